@@ -1,0 +1,13 @@
+"""``torch.nn`` in numpy: layers with an explicit forward and backward."""
+from .activation import ELU, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+
+from .containers import Flatten, Identity, Sequential
+from .dropout import Dropout
+from .linear import Linear
+from .module import Module, Parameter
+
+__all__ = [
+    "Parameter", "Module", "Sequential", "Identity", "Flatten", "Linear",
+    "ReLU", "LeakyReLU", "ELU", "Sigmoid", "Tanh", "Softmax",
+    "Dropout",
+]
