@@ -1,0 +1,56 @@
+# dlcourse: every target sets up what it needs first, from a fresh clone.
+#   make lab      create .venv if missing, install, open the course in JupyterLab
+#   make test     create .venv if missing, install, run the whole test suite
+#   make release  regenerate chapters/ (student edition) from solutions/ with nbgrader
+#   make bench    run the speed benchmarks (numpy against PyTorch)
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SHARED_DATA := ../shared/datasets
+PORT   ?= 8888
+
+.PHONY: setup data lab test release bench lint clean
+
+setup: $(STAMP) data
+
+# Reinstall whenever pyproject.toml changes.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Course machines have no internet: copy MNIST and Fashion-MNIST from
+# ../shared/datasets when it exists. Elsewhere torchvision downloads them
+# into datasets/ the first time a chapter asks for them.
+data:
+	@if [ -d $(SHARED_DATA) ]; then \
+		for d in MNIST FashionMNIST; do \
+			if [ -d $(SHARED_DATA)/$$d ] && [ ! -d datasets/$$d ]; then \
+				echo "copying $$d from $(SHARED_DATA) into datasets/"; \
+				cp -r $(SHARED_DATA)/$$d datasets/; \
+			fi; \
+		done; \
+	fi
+
+lab: setup
+	@echo "Opening JupyterLab on the course. If no browser opens, copy the http://127.0.0.1 URL printed below."
+	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) \
+		--LabApp.default_url=/lab/tree/chapters/00_getting_started/00_getting_started.ipynb
+
+test: setup
+	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+release: setup
+	$(BIN)/python tools/release.py
+
+bench: setup
+	$(BIN)/python benchmarks/mlp_step.py
+
+lint: setup
+	$(BIN)/ruff check dlcourse tests tools benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis gradebook.db
