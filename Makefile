@@ -30,7 +30,7 @@ data:
 		for d in MNIST FashionMNIST; do \
 			if [ -d $(SHARED_DATA)/$$d ] && [ ! -d datasets/$$d ]; then \
 				echo "copying $$d from $(SHARED_DATA) into datasets/"; \
-				cp -r $(SHARED_DATA)/$$d datasets/; \
+				cp -r $(SHARED_DATA)/$$d datasets/ && chmod -R u+w datasets/$$d; \
 			fi; \
 		done; \
 	fi

@@ -4,7 +4,7 @@ The package mirrors ``torch.nn`` so that moving to PyTorch is a change of
 import. Submodules: ``nn``, ``functional``, ``losses``, ``optim``, ``init``,
 ``gradcheck``, ``data``, ``train``, ``checks``, ``widgets``.
 """
-from . import functional, init, nn
+from . import functional, gradcheck, init, losses, nn, optim
 from .random import manual_seed
 
 __version__ = "0.1.0"

@@ -87,6 +87,8 @@ def numerical_gradient(f, x, eps=1e-6):
     """
     if not (isinstance(x, np.ndarray) and x.dtype.kind == "f"):
         x = as_real_array(x, "numerical_gradient").astype(np.float64)
+    if not x.flags.writeable:
+        raise ValueError("numerical_gradient changes x entry by entry, but x is read-only: pass x.copy()")
     grad = np.zeros(x.shape, dtype=np.float64)
     for i in np.ndindex(x.shape):
         original = x[i].copy()
@@ -141,12 +143,14 @@ class GradientComparison:
 
 def compare_gradients(name, analytic, numeric):
     """Build the GradientComparison of two arrays of the same shape."""
+    analytic = np.asarray(analytic, dtype=np.float64)
+    numeric = np.asarray(numeric, dtype=np.float64)
     errors = elementwise_relative_error(analytic, numeric)
-    worst = None if errors.size == 0 else tuple(int(i) for i in np.unravel_index(np.argmax(errors), errors.shape))
-    error = 0.0 if errors.size == 0 else float(errors.max())
-    return GradientComparison(
-        name, np.asarray(analytic, dtype=np.float64), np.asarray(numeric, dtype=np.float64), error, worst
-    )
+    if errors.size == 0:
+        return GradientComparison(name, analytic, numeric, 0.0, None)
+    worst = np.unravel_index(np.argmax(errors), errors.shape)
+    worst_index = tuple(int(i) for i in worst)
+    return GradientComparison(name, analytic, numeric, float(errors[worst_index]), worst_index)
 
 
 def check_module(module, x, seed=0, eps=1e-6):
@@ -162,6 +166,9 @@ def check_module(module, x, seed=0, eps=1e-6):
     One backward(G) gives the analytic dL/dX and dL/dparam; central
     differences of L give the numerical ones. dlcourse.manual_seed(seed) is
     called before every forward, so Dropout draws the same mask each time.
+    (The code sums (forward(X) - Y0) * G, with Y0 the output at the start:
+    a constant changes no derivative, but the sum stays small, so rounding
+    does not swamp the tiny difference f(x + eps) - f(x - eps).)
 
     Inputs:
         module: a dlcourse.nn.Module (training or evaluation mode, as given).
@@ -176,41 +183,52 @@ def check_module(module, x, seed=0, eps=1e-6):
     x = np.array(as_real_array(x, "check_module"), dtype=np.float64)   # a private copy
     saved_state = dl_random.generator().bit_generator.state
     try:
-        analytic = _analytic_gradients(module, x, seed)
+        Y0, G, analytic_x, analytic_params = _analytic_gradients(module, x, seed)
 
         def loss(_):
-            return _loss(module, x, analytic["G"], seed)
+            return _loss(module, x, Y0, G, seed)
 
-        results = {"input": compare_gradients("input", analytic["input"], numerical_gradient(loss, x, eps))}
+        results = {"input": compare_gradients("input", analytic_x, numerical_gradient(loss, x, eps))}
         for name, p in module.named_parameters():
             numeric = numerical_gradient(loss, p.data, eps)
-            results[name] = compare_gradients(name, analytic[name], numeric)
+            results[name] = compare_gradients(name, analytic_params[name], numeric)
     finally:
         dl_random.manual_seed(0).bit_generator.state = saved_state
     return results
 
 
 def _forward(module, x, seed):
-    """The module's output on x as a float64 array, with the package generator reseeded."""
+    """The module's output on x as an array, with the package generator reseeded.
+
+    forward gets a copy of x, so a layer that changes its input in place
+    cannot disturb the check.
+    """
     dl_random.manual_seed(seed)
-    return as_real_array(module.forward(x), f"{type(module).__name__}.forward")
+    return as_real_array(module.forward(x.copy()), f"{type(module).__name__}.forward")
 
 
-def _loss(module, x, G, seed):
-    """L = sum(forward(x) * G)."""
-    return float(np.sum(_forward(module, x, seed) * G))
+def _loss(module, x, Y0, G, seed):
+    """L = sum((forward(x) - Y0) * G), equal to sum(forward(x) * G) up to a constant."""
+    return float(np.sum((_forward(module, x, seed) - Y0) * G))
 
 
 def _analytic_gradients(module, x, seed):
-    """One forward and backward(G): returns {"G": G, "input": dL/dX, name: dL/dparam, ...}."""
+    """One forward and one backward(G).
+
+    Returns:
+        Y0: a copy of the output, shape (N, ...).
+        G: the upstream gradient, standard normal of the output's shape.
+        grad_x: dL/dX, shape of x.
+        grad_params: dict parameter name -> a copy of its .grad.
+    """
     out = _forward(module, x, seed)
     G = np.random.default_rng(seed).standard_normal(out.shape)
     module.zero_grad()
     grad_x = module.backward(G.copy())
     who = f"{type(module).__name__}.backward"
     if not isinstance(grad_x, np.ndarray) or grad_x.shape != x.shape:
-        raise ValueError(f"{who} should return dL/dinput of the input's shape {x.shape}, got {describe(grad_x)}")
-    gradients = {"G": G, "input": grad_x.copy()}
-    for name, p in module.named_parameters():
-        gradients[name] = p.grad.copy()
-    return gradients
+        raise ValueError(
+            f"{who} should return dL/dinput of the input's shape {x.shape}, got {describe(grad_x)}"
+        )
+    grad_params = {name: p.grad.copy() for name, p in module.named_parameters()}
+    return out.copy(), G, grad_x.copy(), grad_params

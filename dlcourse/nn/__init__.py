@@ -1,6 +1,6 @@
 """``torch.nn`` in numpy: layers with an explicit forward and backward."""
 from .activation import ELU, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
-
+from .batchnorm import BatchNorm1d, BatchNorm2d
 from .containers import Flatten, Identity, Sequential
 from .dropout import Dropout
 from .linear import Linear
@@ -9,5 +9,5 @@ from .module import Module, Parameter
 __all__ = [
     "Parameter", "Module", "Sequential", "Identity", "Flatten", "Linear",
     "ReLU", "LeakyReLU", "ELU", "Sigmoid", "Tanh", "Softmax",
-    "Dropout",
+    "Dropout", "BatchNorm1d", "BatchNorm2d",
 ]

@@ -111,9 +111,15 @@ class Module:
 
     # -- saving, loading, converting -------------------------------------------
     def state_dict(self):
-        """An OrderedDict of copies of every parameter and buffer, by dotted name."""
-        state = OrderedDict((name, p.data.copy()) for name, p in self.named_parameters())
-        state.update((name, np.array(b, copy=True)) for name, b in self.named_buffers())
+        """An OrderedDict of copies of every parameter and buffer, by dotted name.
+
+        The order is PyTorch's: module by module, each one's parameters and
+        then its buffers (``1.weight, 1.bias, 1.running_mean, ...``).
+        """
+        state = OrderedDict()
+        for name, (owner, attr) in self._arrays_by_name().items():
+            value = getattr(owner, attr)
+            state[name] = np.array(value.data if isinstance(value, Parameter) else value, copy=True)
         return state
 
     def load_state_dict(self, state_dict):

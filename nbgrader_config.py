@@ -1,0 +1,38 @@
+"""nbgrader configuration of the dlcourse course (nbgrader 0.9).
+
+    solutions/NN_name/NN_name.ipynb   the nbgrader *source*: solutions and hidden tests
+    chapters/NN_name/NN_name.ipynb    the *release* students get: `python tools/release.py`
+
+Instructors use nbgrader's own commands from this folder (generate_assignment,
+collect, autograde, generate_feedback, export, formgrader). The gradebook is
+gradebook.db here (git-ignored).
+"""
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "tools"))
+
+from nbgrader_feedback import HideHiddenTestErrors  # noqa: E402  (tools/nbgrader_feedback.py)
+
+c = get_config()  # noqa: F821  (provided by nbgrader when it reads this file)
+
+c.CourseDirectory.course_id = "dlcourse"
+c.CourseDirectory.root = HERE
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "chapters"
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(HERE, "gradebook.db")
+
+# Each cell may run this long when nbgrader executes a notebook (validate, autograde).
+c.Execute.timeout = 60
+
+# Feedback shows neither the hidden tests nor what they print when they fail:
+# HideHiddenTestErrors replaces the error of a failing cell that has hidden
+# tests (it must run while the hidden region is still there), then
+# ClearHiddenTests removes the hidden region from the source.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    HideHiddenTestErrors,
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]

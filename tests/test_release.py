@@ -1,0 +1,174 @@
+"""The student release chapters/ and the nbgrader configuration.
+
+- chapters/ holds exactly what `python tools/release.py` (make release) generates now;
+- it contains stubs, no solutions and no hidden tests;
+- run top to bottom, it fails only in its graded cells, and only as "not attempted";
+- nbgrader's feedback shows neither the hidden tests nor their errors.
+"""
+import functools
+import subprocess
+import sys
+from pathlib import Path
+
+import nbclient
+import nbformat
+import pytest
+from nbgrader.converters import GenerateFeedback
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import ClearHiddenTests
+from traitlets.config.loader import PyFileConfigLoader
+from traitlets.utils.importstring import import_item
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = sorted(p.stem for p in (ROOT / "solutions").glob("*/*.ipynb") if p.stem == p.parent.name)
+
+
+def notebook(folder, chapter):
+    return nbformat.read(Path(folder) / chapter / f"{chapter}.ipynb", as_version=4)
+
+
+def nbgrader_config():
+    return PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
+
+
+def is_grade(cell):
+    return cell.metadata.get("nbgrader", {}).get("grade", False)
+
+
+def execute(nb, folder):
+    """Run every cell (errors recorded, not raised), with the notebook's folder as working directory."""
+    client = nbclient.NotebookClient(nb, timeout=60, allow_errors=True, kernel_name="python3",
+                                     resources={"metadata": {"path": str(folder)}})
+    return client.execute()
+
+
+def errors(cell):
+    return [output for output in cell.get("outputs", []) if output.output_type == "error"]
+
+
+# -- the release is current -------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def regenerated(tmp_path_factory):
+    """Every chapter released afresh by tools/release.py into a temporary folder."""
+    out = tmp_path_factory.mktemp("release")
+    command = [sys.executable, str(ROOT / "tools" / "release.py"), "--out", str(out)]
+    subprocess.run(command, cwd=ROOT, check=True, capture_output=True, timeout=300)
+    return out
+
+
+def test_the_release_has_exactly_the_chapters_of_solutions():
+    released = sorted(p.name for p in (ROOT / "chapters").iterdir() if p.is_dir())
+    assert released == CHAPTERS, "run `make release` (python tools/release.py)"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_the_committed_release_is_what_release_py_generates(chapter, regenerated):
+    committed, fresh = notebook(ROOT / "chapters", chapter), notebook(regenerated, chapter)
+    for old, new in zip(committed.cells, fresh.cells, strict=False):
+        assert (old.cell_type, old.get("id"), old.source, old.metadata) == \
+            (new.cell_type, new.get("id"), new.source, new.metadata), \
+            f"chapters/{chapter} is stale from cell {new.get('id')} on: run `make release`"
+    assert committed == fresh, f"chapters/{chapter} is stale: run `make release` (python tools/release.py)"
+    files = lambda root: sorted(p.relative_to(root) for p in (root / chapter).rglob("*") if p.is_file())  # noqa: E731
+    assert files(ROOT / "chapters") == files(regenerated)
+
+
+# -- the release holds exercises, not answers ----------------------------------------------------
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_the_release_has_stubs_and_no_solutions_or_hidden_tests(chapter):
+    text = (ROOT / "chapters" / chapter / f"{chapter}.ipynb").read_text()
+    assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text
+    for cell in notebook(ROOT / "chapters", chapter).cells:
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            assert "raise NotImplementedError()" in cell.source, cell.id
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, cell.id
+
+
+@functools.cache
+def executed_release(chapter):
+    """The committed release of ``chapter``, executed once per test session."""
+    return execute(notebook(ROOT / "chapters", chapter), ROOT / "chapters" / chapter)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_the_release_fails_only_as_not_attempted(chapter):
+    """Graded cells fail with NotAttempted; every other cell runs (the chapter goes on with the reference)."""
+    nb = executed_release(chapter)
+    graded = 0
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        names = [error.ename for error in errors(cell)]
+        if is_grade(cell):
+            graded += 1
+            assert names == ["NotAttempted"], f"graded cell {cell.id}: {errors(cell)}"
+            assert errors(cell)[0].evalue.startswith("Not attempted yet: write `")
+        else:
+            assert names == [], f"cell {cell.id} failed in the release: {errors(cell)}"
+    assert graded > 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_executed_explorers_keep_their_picture_for_the_website(chapter):
+    """Executing stores the widget state in the notebook: every explorer's output holds its default view."""
+    state = executed_release(chapter).metadata.widgets["application/vnd.jupyter.widget-state+json"]["state"]
+    outputs = [model["state"]["outputs"] for model in state.values() if model["model_name"] == "OutputModel"]
+    assert outputs, "a chapter has at least one explorer"
+    for shown in outputs:
+        assert any("image/png" in output.get("data", {}) for output in shown)
+
+
+# -- nbgrader configuration and feedback ---------------------------------------------------------
+def test_the_nbgrader_config():
+    course = nbgrader_config().CourseDirectory
+    assert course.course_id == "dlcourse"
+    assert (course.source_directory, course.release_directory) == ("solutions", "chapters")
+    assert course.db_url == f"sqlite:///{ROOT / 'gradebook.db'}"
+    assert nbgrader_config().Execute.timeout == 60
+
+
+def feedback_preprocessors():
+    """The preprocessor classes nbgrader's generate_feedback uses with our config, in order."""
+    config = nbgrader_config()
+    converter = GenerateFeedback(coursedir=CourseDirectory(config=config), config=config)
+    return [import_item(p) if isinstance(p, str) else p for p in converter.preprocessors]
+
+
+@pytest.mark.slow
+def test_feedback_shows_neither_hidden_tests_nor_their_errors():
+    # A sigmoid that passes the visible tests but not the hidden float32 test.
+    solution = notebook(ROOT / "solutions", "00_getting_started")
+    cells = {cell.id: cell for cell in solution.cells}
+    cells["sigmoid"].source = (
+        "def sigmoid(z):\n"
+        "    e = np.exp(-np.abs(z))\n"
+        "    return np.array(np.where(z >= 0, 1 / (1 + e), e / (1 + e)), dtype=float)   # float64 always\n"
+    )
+    cells["sigmoid_grad"].source = "def sigmoid_grad(z):\n    raise NotImplementedError()"
+    keep = ["setup", "sigmoid", "test_sigmoid", "sigmoid_grad", "test_sigmoid_grad"]
+    solution.cells = [cells[name] for name in keep]
+    graded = execute(solution, ROOT / "solutions" / "00_getting_started")
+    test_cell, not_attempted_cell = graded.cells[2], graded.cells[4]
+    hidden_failure = "expected dtype float32"
+    assert hidden_failure in str(test_cell.outputs)   # the hidden test's failure quotes it
+
+    preprocessors = feedback_preprocessors()
+    names = [p.__name__ for p in preprocessors]
+    assert names.index("HideHiddenTestErrors") < names.index("ClearHiddenTests")
+    resources = {}
+    for preprocessor in preprocessors:
+        if preprocessor.__name__ in ("GetGrades", "CSSHTMLHeaderPreprocessor"):
+            continue   # they need a gradebook and a theme; they do not touch sources or outputs
+        graded, resources = preprocessor(config=nbgrader_config()).preprocess(graded, resources)
+    assert ClearHiddenTests in preprocessors
+    shown = str(test_cell.source) + str(test_cell.outputs)
+    assert "HIDDEN" not in shown and hidden_failure not in shown and "rng" not in shown
+    assert "\u2714 sigmoid: correct on 2 inputs." in shown   # the visible tests' output stays
+    (error,) = errors(test_cell)
+    assert error.ename == "TestFailed" and "hidden test" in error.evalue
+    assert "HIDDEN" not in not_attempted_cell.source
+    assert [e.ename for e in errors(not_attempted_cell)] == ["NotAttempted"]   # names only the exercise
