@@ -1,0 +1,10 @@
+"""Interactive explorers used by the chapters.
+
+``explorer`` holds the shared plumbing (an :class:`Explorer` draws its
+default view at once, so executed notebooks and the website show a
+picture); each chapter's explorers live in a module of their own.
+"""
+from .explorer import Explorer, dropdown, figure_output, slider
+from .sigmoid import draw_sigmoid, sigmoid_explorer
+
+__all__ = ["Explorer", "slider", "dropdown", "figure_output", "draw_sigmoid", "sigmoid_explorer"]
