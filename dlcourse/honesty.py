@@ -26,19 +26,36 @@ class ReferenceCalledError(RuntimeError):
 
 
 def reference(func):
-    """Mark ``func`` as a reference implementation that a test can forbid."""
+    """Mark ``func`` (a function or a layer's method) as a reference a test can forbid."""
 
     @functools.wraps(func)
     def guarded(*args, **kwargs):
-        if _forbidden and func.__qualname__ in _forbidden:
-            raise ReferenceCalledError(
-                f"you called the reference implementation dlcourse {func.__qualname__} "
-                "inside your answer; write it yourself with numpy"
-            )
+        if _forbidden:
+            blocked = _forbidden & _names_of_call(func, args)
+            if blocked:
+                raise ReferenceCalledError(
+                    f"you called the reference implementation dlcourse {min(blocked)} "
+                    "inside your answer; write it yourself with numpy"
+                )
         return func(*args, **kwargs)
 
     guarded.reference_name = func.__qualname__
     return guarded
+
+
+def _names_of_call(func, args):
+    """The names this call answers to: ``sigmoid``; for a method, ``Linear.forward``.
+
+    A method answers to the class that defines it (so ``nn.Linear.forward(self, x)``
+    called on a student's own layer is caught) and to the class of the object
+    it runs on and that class's bases. So forbidding ``nn.ReLU`` blocks
+    ``ReLU().forward`` and a student's subclass of ReLU, but not
+    ``Tanh().forward``, although both inherit one method from a shared base.
+    """
+    names = {func.__qualname__}
+    if "." in func.__qualname__ and args:
+        names.update(f"{klass.__qualname__}.{func.__name__}" for klass in type(args[0]).__mro__)
+    return names
 
 
 def reference_name(obj):
@@ -60,16 +77,15 @@ def forbid(*references):
     """
     names = set()
     for ref in references:
-        name = reference_name(ref)
         if isinstance(ref, type):
             names.update(
-                attr.reference_name
+                f"{ref.__qualname__}.{attr.__name__}"
                 for klass in ref.__mro__
                 for attr in vars(klass).values()
                 if hasattr(attr, "reference_name")
             )
         else:
-            names.add(name)
+            names.add(reference_name(ref))
     added = names - _forbidden
     _forbidden.update(added)
     try:
