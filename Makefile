@@ -10,6 +10,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SHARED_DATA := ../shared/datasets
 PORT   ?= 8888
+# Jupyter refuses to run as root unless told; course machines and containers often are root.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: setup data lab test release bench lint clean
 
@@ -37,7 +39,7 @@ data:
 
 lab: setup
 	@echo "Opening JupyterLab on the course. If no browser opens, copy the http://127.0.0.1 URL printed below."
-	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) \
+	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) $(ALLOW_ROOT) \
 		--LabApp.default_url=/lab/tree/chapters/00_getting_started/00_getting_started.ipynb
 
 test: setup
