@@ -26,6 +26,10 @@ c.CourseDirectory.db_url = "sqlite:///" + os.path.join(HERE, "gradebook.db")
 # Each cell may run this long when nbgrader executes a notebook (validate, autograde).
 c.Execute.timeout = 60
 
+# A student who deletes a graded test cell is still graded by it: autograde puts the cell back
+# (from the gradebook, hidden tests included) and runs it. nbgrader's default would score it 0, silently.
+c.OverwriteCells.add_missing_cells = True
+
 # Feedback shows neither the hidden tests nor what they print when they fail:
 # HideHiddenTestErrors replaces the error of a failing cell that has hidden
 # tests (it must run while the hidden region is still there), then

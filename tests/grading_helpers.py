@@ -1,0 +1,344 @@
+"""Simulated students for test_grading.py, built from each chapter's own structure.
+
+Nothing here knows a chapter by name: every submission is derived from the
+nbgrader source (solutions/NN_name/NN_name.ipynb) and the release
+(chapters/NN_name/NN_name.ipynb), so a new chapter is graded by the test as
+soon as it exists.
+
+An *exercise* is a solution cell and the graded test cells that follow it
+(up to the next solution cell); its points are theirs. A student starts from
+the release and fills in solution cells:
+
+- the full solution is the source cell with its `### BEGIN/END SOLUTION`
+  lines removed (what a perfect student types in place of the stub);
+- a "wrong answer" keeps that solution and then rebinds every function it
+  defines (and every method of every class it defines) to a wrapper that
+  returns ``result * 0 + 1.2345``: for a float array this is an array of the
+  right shape and dtype with wrong values; anything else (a tuple, None)
+  makes the wrapper raise, which is wrong too. It needs no knowledge of the
+  exercise, and the test cell must catch it;
+- the other failures (an error, a syntax error, an infinite loop in the
+  function or at the top of the cell, a copy of the reference) are built the
+  same way, see ``SCENARIOS``.
+
+Scenario number i breaks exercise ``i % number_of_exercises``, so the
+failures are spread over a chapter's exercises at no extra grading cost.
+"""
+import ast
+import copy
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = sorted(p.stem for p in (ROOT / "solutions").glob("*/*.ipynb") if p.stem == p.parent.name)
+
+HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+CHECKS = ("check_function", "check_derivative", "check_layer_gradients")
+
+# What a wrong answer returns instead of ``result``.
+WRONG_RESULT = "result * 0 + 1.2345"
+
+WRAPPERS = f'''
+# --- simulated student: the results of the answer above are wrong ---
+import functools as _functools
+import linecache as _linecache
+import sys as _sys
+
+
+def _wrong(fn):
+    """``fn``, returning a wrong value of the same shape and dtype."""
+    @_functools.wraps(fn)
+    def wrong(*args, **kwargs):
+        result = fn(*args, **kwargs)
+        return {WRONG_RESULT}
+    return wrong
+
+
+def _wrong_in_hidden_tests(fn):
+    """``fn``, wrong only when called from below the hidden-tests mark of a test cell."""
+    @_functools.wraps(fn)
+    def wrong_when_hidden(*args, **kwargs):
+        result = fn(*args, **kwargs)
+        frame = _sys._getframe(1)
+        while frame is not None and frame.f_code.co_name != "<module>":   # the cell that called
+            frame = frame.f_back
+        if frame is not None:
+            lines = _linecache.getlines(frame.f_code.co_filename)
+            mark = "### BEGIN " + "HIDDEN TESTS"   # split: nbgrader must not see a mark in this cell
+            marks = [i + 1 for i, line in enumerate(lines) if mark in line]
+            if marks and frame.f_lineno > marks[0]:
+                return {WRONG_RESULT}
+        return result
+    return wrong_when_hidden
+'''
+
+
+# -- a chapter's structure -------------------------------------------------------------------------
+def nbgrader_meta(cell):
+    return cell.metadata.get("nbgrader", {})
+
+
+def is_solution(cell):
+    return nbgrader_meta(cell).get("solution", False)
+
+
+def is_grade(cell):
+    return nbgrader_meta(cell).get("grade", False)
+
+
+def grade_id(cell):
+    return nbgrader_meta(cell).get("grade_id")
+
+
+def read_notebook(folder, chapter):
+    return nbformat.read(Path(folder) / chapter / f"{chapter}.ipynb", as_version=4)
+
+
+@dataclass
+class Cheat:
+    """A check in a test cell that forbids a dlcourse reference: ``student`` may not call ``reference``."""
+    student: str           # the name the student defines, e.g. "sigmoid" or "Linear"
+    reference: str         # the reference as the test cell writes it, e.g. "F.sigmoid"
+    is_class: bool         # the check receives an instance of the student's class
+
+
+@dataclass
+class Exercise:
+    solution_id: str                     # grade_id of the solution cell
+    solution: str                        # the source cell's code, solution markers removed
+    test_ids: list                       # grade_ids of the graded cells that follow it
+    points: float                        # their points
+    hidden: bool                         # a test cell has hidden tests
+    cheats: list = field(default_factory=list)
+
+
+def solution_code(source):
+    """The source of a solution cell with its `### BEGIN/END SOLUTION` lines removed."""
+    return "\n".join(line for line in source.splitlines()
+                     if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+
+
+def defined_names(code):
+    """Top-level functions and classes defined by ``code``: {name: "function" | "class"}."""
+    kinds = {ast.FunctionDef: "function", ast.AsyncFunctionDef: "function", ast.ClassDef: "class"}
+    return {node.name: kinds[type(node)] for node in ast.parse(code).body if type(node) in kinds}
+
+
+def checks_called(test_source):
+    """Every (student name, forbidden reference as written, is_class) of the checks a test cell calls."""
+    found = []
+    for node in ast.walk(ast.parse(test_source)):
+        if not isinstance(node, ast.Call):
+            continue
+        name = getattr(node.func, "attr", getattr(node.func, "id", None))
+        if name not in CHECKS or not node.args:
+            continue
+        keywords = {k.arg: k.value for k in node.keywords}
+        if name == "check_function":
+            reference = node.args[1] if len(node.args) > 1 else keywords.get("reference_fn")
+        else:
+            reference = keywords.get("reference")
+        student = node.args[0]
+        is_class = isinstance(student, ast.Call) and isinstance(student.func, ast.Name)
+        if is_class:
+            student = student.func
+        if reference is not None and isinstance(student, ast.Name):
+            found.append((student.id, ast.unparse(reference), is_class))
+    return found
+
+
+def is_guarded_reference(expression, namespace):
+    """True if ``expression`` names a dlcourse reference the honesty guard can forbid."""
+    from dlcourse.honesty import forbid
+    try:
+        obj = eval(expression, dict(namespace))
+        with forbid(obj):
+            pass
+    except Exception:
+        return False
+    return True
+
+
+def import_namespace(nb):
+    """The names the notebook's import statements define (run here, in the test's Python)."""
+    namespace = {}
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        imports = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
+        exec(compile(ast.Module(body=imports, type_ignores=[]), "<imports>", "exec"), namespace)
+    return namespace
+
+
+def exercises(source_nb):
+    """The chapter's exercises, in notebook order."""
+    found = []
+    namespace = import_namespace(source_nb)
+    for cell in source_nb.cells:
+        if is_solution(cell):
+            found.append(Exercise(grade_id(cell), solution_code(cell.source), [], 0, False))
+        elif is_grade(cell) and found:
+            exercise = found[-1]
+            exercise.test_ids.append(grade_id(cell))
+            exercise.points += nbgrader_meta(cell)["points"]
+            exercise.hidden |= HIDDEN_BEGIN in cell.source
+            names = defined_names(exercise.solution)
+            for student, reference, is_class in checks_called(cell.source):
+                cheat = Cheat(student, reference, is_class)
+                if student in names and is_guarded_reference(reference, namespace) \
+                        and cheat not in exercise.cheats:
+                    exercise.cheats.append(cheat)
+    return found
+
+
+def max_score(source_nb):
+    return sum(nbgrader_meta(c)["points"] for c in source_nb.cells if is_grade(c))
+
+
+def hidden_lines(source_nb, release_nb):
+    """Lines of the hidden tests found nowhere else: not in the release, not in a solution (stripped)."""
+    elsewhere = list(release_nb.cells) + [c for c in source_nb.cells if not is_grade(c)]
+    released = {line.strip() for cell in elsewhere for line in cell.source.splitlines()}
+    lines = []
+    for cell in source_nb.cells:
+        if HIDDEN_BEGIN not in cell.source:
+            continue
+        hidden = cell.source.split(HIDDEN_BEGIN, 1)[1].split(HIDDEN_END, 1)[0]
+        for line in hidden.splitlines():
+            line = line.strip()
+            if len(line) >= 8 and line not in released:
+                lines.append(line)
+    return lines
+
+
+# -- the ways an answer can go wrong ------------------------------------------------------------------
+def wrong(code, wrapper="_wrong"):
+    """``code`` followed by lines that rebind each function and method it defines to ``wrapper(...)``."""
+    rebind = []
+    for node in ast.parse(code).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            rebind.append(f"{node.name} = {wrapper}({node.name})")
+        elif isinstance(node, ast.ClassDef):
+            rebind += [f"{node.name}.{m.name} = {wrapper}({node.name}.{m.name})" for m in node.body
+                       if isinstance(m, ast.FunctionDef) and not m.name.startswith("__")]
+    if not rebind:
+        raise ValueError(f"cannot simulate a wrong answer: this defines no function or method:\n{code}")
+    return code + "\n" + WRAPPERS + "\n" + "\n".join(rebind) + "\n"
+
+
+def loop_in_body(source):
+    """The source solution cell with its (first) solution replaced by an infinite loop."""
+    match = re.search(r"^([ \t]*)### BEGIN SOLUTION\n.*?^[ \t]*### END SOLUTION[ \t]*$", source, re.M | re.S)
+    indent = match.group(1)
+    looped = source[:match.start()] + f"{indent}while True:   # never returns\n{indent}    pass" + \
+        source[match.end():]
+    return solution_code(looped)
+
+
+def cheat(code, cheats):
+    """``code`` followed by definitions that hand every call to the dlcourse reference."""
+    lines = [code, "", "# --- simulated student: calls the reference instead of writing it ---"]
+    for c in cheats:
+        if c.is_class:
+            lines += [f"class {c.student}({c.reference}):", "    pass", ""]
+        else:
+            lines += [f"def {c.student}(*args, **kwargs):", f"    return {c.reference}(*args, **kwargs)", ""]
+    return "\n".join(lines)
+
+
+# -- students -----------------------------------------------------------------------------------------
+STUDENT_IDS = ["full", "blank", "wrong", "raises", "syntax_error", "loop_in_answer", "loop_at_top",
+               "edits_test", "deletes_test", "fails_hidden", "cheats"]
+
+
+@dataclass
+class Student:
+    """One simulated submission of one chapter, the score it must get and the cells that may fail."""
+    id: str
+    what: str              # one line for messages
+    notebook: object
+    expected: float
+    may_fail: set          # cell keys (see cell_key) whose error is expected
+
+
+def cell_key(cell):
+    """A cell's nbgrader grade_id, or its cell id."""
+    return grade_id(cell) or cell.get("id")
+
+
+def submission(release_nb, source_nb, answers=None, drop=(), tests=None):
+    """The release with solution cells filled in.
+
+    answers: grade_id -> code for the solution cells (default: the full solution of each);
+    drop: grade_ids of cells the student deleted; tests: grade_id -> new source of a test cell.
+    """
+    answers = answers or {}
+    tests = tests or {}
+    solutions = {grade_id(c): solution_code(c.source) for c in source_nb.cells if is_solution(c)}
+    nb = copy.deepcopy(release_nb)
+    nb.cells = [c for c in nb.cells if grade_id(c) not in drop]
+    for cell in nb.cells:
+        if is_solution(cell):
+            cell.source = answers.get(grade_id(cell), solutions[grade_id(cell)])
+        elif grade_id(cell) in tests:
+            cell.source = tests[grade_id(cell)]
+    return nb
+
+
+def students(chapter, source_dir=ROOT / "solutions", release_dir=ROOT / "chapters"):
+    """The simulated students of ``chapter`` (in the order of STUDENT_IDS), with what they must get."""
+    source_nb = read_notebook(source_dir, chapter)
+    release_nb = read_notebook(release_dir, chapter)
+    source_cells = {grade_id(c): c for c in source_nb.cells if is_solution(c)}
+    all_exercises = exercises(source_nb)
+    top = max_score(source_nb)
+
+    def one(number, hidden_only=False):
+        """The exercise that scenario ``number`` breaks."""
+        pool = [e for e in all_exercises if e.hidden] if hidden_only else all_exercises
+        return pool[number % len(pool)]
+
+    def broken(student_id, what, e, answer=None, lost=None, cell_fails=False, **changes):
+        """A student with the full solution except exercise ``e``; ``answer`` replaces its solution."""
+        answers = {} if answer is None else {e.solution_id: answer}
+        nb = submission(release_nb, source_nb, answers, **changes)
+        may_fail = set(e.test_ids) | ({e.solution_id} if cell_fails else set())
+        lost = e.points if lost is None else lost
+        return Student(student_id, f"{what} ({e.solution_id})", nb, top - lost, may_fail)
+
+    all_tests = {t for e in all_exercises for t in e.test_ids}
+    cheated = [e for e in all_exercises if e.cheats]
+    cheating = {c.solution_id: cheat(c.solution, c.cheats) for c in cheated}
+    e = [one(i) for i in range(7)]   # the exercise each scenario breaks
+    hidden = one(7, hidden_only=True)
+    result = [
+        Student("full", "the full solution", submission(release_nb, source_nb), top, set()),
+        Student("blank", "the release as it is", copy.deepcopy(release_nb), 0, all_tests),
+        broken("wrong", "a wrong answer", e[0], wrong(e[0].solution)),
+        broken("raises", "an answer cell that raises", e[1],
+               'raise RuntimeError("a bug")\n' + e[1].solution, cell_fails=True),
+        broken("syntax_error", "a syntax error", e[2], e[2].solution + "\nvalue = (1,\n", cell_fails=True),
+        broken("loop_in_answer", "an infinite loop in the answer", e[3],
+               loop_in_body(source_cells[e[3].solution_id].source)),
+        broken("loop_at_top", "an infinite loop at the top of the answer cell", e[4],
+               "while True:\n    pass\n" + e[4].solution, cell_fails=True),
+        broken("edits_test", "a wrong answer and its test cells replaced by `pass`", e[5],
+               wrong(e[5].solution), tests={t: "pass" for t in e[5].test_ids}),
+        # nbgrader_config.py sets OverwriteCells.add_missing_cells: a deleted test cell is put back and run.
+        broken("deletes_test", "the full solution with its test cells deleted", e[6], lost=0,
+               drop=e[6].test_ids),
+        broken("fails_hidden", "an answer that fails only the hidden tests", hidden,
+               wrong(hidden.solution, "_wrong_in_hidden_tests")),
+        Student("cheats", "answers that call the dlcourse reference",
+                submission(release_nb, source_nb, cheating),
+                top - sum(c.points for c in cheated), {t for c in cheated for t in c.test_ids}),
+    ]
+    assert [s.id for s in result] == STUDENT_IDS
+    return result
