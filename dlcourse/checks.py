@@ -50,7 +50,7 @@ class NotAttempted(CheckFailed):
 
 # -- checking values ----------------------------------------------------------------
 def check_function(student_fn, reference_fn, inputs, *, rtol=None, atol=None, name=None,
-                   check_dtype=True, allow_warnings=False, quiet=False):
+                   check_dtype=True, allow_warnings=False, quiet=False, result_names=None):
     """Check ``student_fn`` against ``reference_fn`` on every input.
 
     Inputs:
@@ -66,6 +66,9 @@ def check_function(student_fn, reference_fn, inputs, *, rtol=None, atol=None, na
         allow_warnings: if False, a numpy warning (overflow, invalid value,
             division by zero) during the student's call fails the check.
         quiet: if False, print one line when every input passed.
+        result_names: for a ``reference_fn`` that returns a tuple, such as
+            ``(w, b, n_updates)``, the names of its entries; the student's
+            tuple is then compared entry by entry, each named in messages.
     Raises:
         NotAttempted, CheckFailed, or the student's own error.
     """
@@ -78,8 +81,12 @@ def check_function(student_fn, reference_fn, inputs, *, rtol=None, atol=None, na
         named_args = dict(zip(_parameter_names(reference_fn, len(args)), args, strict=True))
         student_args = _copy(args)
         got, numpy_warnings = run_student(student_fn, student_args, name, call, forbidden=[reference_fn])
-        assert_close(got, expected, rtol=rtol, atol=atol, call=call, inputs=named_args,
-                     check_dtype=check_dtype)
+        if isinstance(expected, tuple):   # several results: compare them one by one
+            _assert_each_close(got, expected, result_names, call, rtol=rtol, atol=atol,
+                               check_dtype=check_dtype)
+        else:
+            assert_close(got, expected, rtol=rtol, atol=atol, call=call, inputs=named_args,
+                         check_dtype=check_dtype)
         if numpy_warnings and not allow_warnings:
             raise CheckFailed(
                 f"{call} returned the right values, but numpy warned '{numpy_warnings[0]}': "
@@ -141,6 +148,19 @@ def assert_close(got, expected, *, rtol=None, atol=None, call="The result", inpu
         )
     count = f" {int((~close).sum())} of {close.size} entries differ." if close.size > 1 else ""
     raise CheckFailed(f"{call} is wrong{at}: expected {_fmt(e)}, got {_fmt(g)}{there}.{count}")
+
+
+def _assert_each_close(got, expected, names, call, **tolerances):
+    """Compare a returned tuple with the expected tuple entry by entry (``names`` label the entries)."""
+    __tracebackhide__ = True
+    names = names or [f"result {i + 1}" for i in range(len(expected))]
+    if not isinstance(got, (tuple, list)) or len(got) != len(expected):
+        raise CheckFailed(
+            f"{call} returned {_abridge(got)}; expected a tuple of {len(expected)} values "
+            f"({', '.join(names)})."
+        )
+    for name, got_value, expected_value in zip(names, got, expected, strict=True):
+        assert_close(got_value, expected_value, call=f"`{name}` from {call}", **tolerances)
 
 
 def _as_result_array(got, expected, call):
