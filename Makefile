@@ -2,6 +2,8 @@
 #   make lab      create .venv if missing, install, open the course in JupyterLab
 #   make test     create .venv if missing, install, run the whole test suite
 #   make release  regenerate chapters/ (student edition) from solutions/ with nbgrader
+#   make book     build the website: jupyter_book/_build/public/html/ (INSTRUCTOR=1: with solutions,
+#                 jupyter_book/_build/instructor/html/)
 #   make bench    run the speed benchmarks (numpy against PyTorch)
 
 PYTHON ?= python3
@@ -13,7 +15,7 @@ PORT   ?= 8888
 # Jupyter refuses to run as root unless told; course machines and containers often are root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: setup data lab test release bench lint clean
+.PHONY: setup data lab test release book bench lint clean
 
 setup: $(STAMP) data
 
@@ -47,6 +49,11 @@ test: setup
 
 release: setup
 	$(BIN)/python tools/release.py
+
+# Executes every chapter from solutions/, fetches MathJax and the widget manager
+# with npm (once, into jupyter_book/_vendor/), then a strict jupyter-book build.
+book: setup
+	$(BIN)/python tools/build_book.py $(if $(INSTRUCTOR),--instructor)
 
 bench: setup
 	$(BIN)/python benchmarks/mlp_step.py
