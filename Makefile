@@ -15,7 +15,7 @@ PORT   ?= 8888
 # Jupyter refuses to run as root unless told; course machines and containers often are root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: setup data lab test release book bench lint clean
+.PHONY: setup data system-deps lab test release book bench lint clean
 
 setup: $(STAMP) data
 
@@ -44,7 +44,21 @@ lab: setup
 	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) $(ALLOW_ROOT) \
 		--LabApp.default_url=/lab/tree/chapters/00_getting_started/00_getting_started.ipynb
 
-test: setup
+# The website and browser tests need Debian's chromium (driven by Playwright,
+# which never downloads a browser of its own) and npm (the book build fetches
+# MathJax and the widget manager). Installed with apt-get when missing.
+system-deps:
+	@missing=""; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing with apt-get"; \
+		SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+test: setup system-deps
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 release: setup

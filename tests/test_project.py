@@ -55,8 +55,8 @@ def test_ci_runs_the_readme_test_command():
 
 def test_makefile_targets_set_up_before_running():
     makefile = (ROOT / "Makefile").read_text()
-    for target in ("lab", "test", "release"):
-        assert re.search(rf"^{target}: setup$", makefile, re.M), target
+    for target in ("lab", "test", "release", "book"):
+        assert re.search(rf"^{target}: setup( |$)", makefile, re.M), target
 
 
 def test_only_the_readme_of_datasets_is_tracked():
