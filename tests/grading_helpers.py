@@ -203,9 +203,13 @@ def max_score(source_nb):
 
 
 def hidden_lines(source_nb, release_nb):
-    """Lines of the hidden tests found nowhere else: not in the release, not in a solution (stripped)."""
+    """Lines of the hidden tests found nowhere else: not in the release, not in a solution (stripped).
+
+    A hidden line that stands inside a visible one (a prefix such as
+    ``check_function(f, ref, [``) is no secret, so it does not count.
+    """
     elsewhere = list(release_nb.cells) + [c for c in source_nb.cells if not is_grade(c)]
-    released = {line.strip() for cell in elsewhere for line in cell.source.splitlines()}
+    released = "\n".join(line.strip() for cell in elsewhere for line in cell.source.splitlines())
     lines = []
     for cell in source_nb.cells:
         if HIDDEN_BEGIN not in cell.source:
