@@ -5,6 +5,7 @@
 #   make book     build the website: jupyter_book/_build/public/html/ (INSTRUCTOR=1: with solutions,
 #                 jupyter_book/_build/instructor/html/)
 #   make bench    run the speed benchmarks (numpy against PyTorch)
+#   make grade-demo  rehearse nbgrader grading on one chapter (CHAPTER=NN_name) with two students
 
 PYTHON ?= python3
 VENV   := .venv
@@ -15,7 +16,7 @@ PORT   ?= 8888
 # Jupyter refuses to run as root unless told; course machines and containers often are root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: setup data system-deps lab test release book bench lint clean
+.PHONY: setup data system-deps lab test release book bench grade-demo lint clean
 
 setup: $(STAMP) data
 
@@ -71,6 +72,11 @@ book: setup
 
 bench: setup
 	$(BIN)/python benchmarks/mlp_step.py
+
+# Release, autograde, feedback and export in a scratch folder; the course's gradebook is not touched.
+CHAPTER ?= 00_getting_started
+grade-demo: setup
+	$(BIN)/python tools/grade_demo.py $(CHAPTER)
 
 lint: setup
 	$(BIN)/ruff check dlcourse tests tools benchmarks

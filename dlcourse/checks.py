@@ -80,7 +80,8 @@ def check_function(student_fn, reference_fn, inputs, *, rtol=None, atol=None, na
         call = describe_call(name, reference_fn, args)
         named_args = dict(zip(_parameter_names(reference_fn, len(args)), args, strict=True))
         student_args = _copy(args)
-        got, numpy_warnings = run_student(student_fn, student_args, name, call, forbidden=[reference_fn])
+        forbidden = [reference_fn] if hasattr(reference_fn, "reference_name") else []   # a lambda is none
+        got, numpy_warnings = run_student(student_fn, student_args, name, call, forbidden=forbidden)
         if isinstance(expected, tuple):   # several results: compare them one by one
             _assert_each_close(got, expected, result_names, call, rtol=rtol, atol=atol,
                                check_dtype=check_dtype)
@@ -282,9 +283,10 @@ def run_student(fn, args, name, call, forbidden=(), student=None):
     saying which check was running, and without our frames in front of it.
     ``student`` is what the student wrote (default ``fn``), to tell "this
     exercise is not written" from "it calls another one that is not".
+    Everything in ``forbidden`` must be a dlcourse reference (a TypeError
+    otherwise), so a test cannot believe it forbids what it does not.
     """
     __tracebackhide__ = True
-    forbidden = [ref for ref in forbidden if isinstance(ref, type) or hasattr(ref, "reference_name")]
     with forbid(*forbidden), warnings.catch_warnings(record=True) as caught, \
             np.errstate(over="warn", divide="warn", invalid="warn", under="ignore"):
         warnings.simplefilter("always")

@@ -24,6 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .honesty import reference
 from .random import generator
 
 __all__ = [
@@ -370,6 +371,7 @@ def make_sine_waves(n_samples=1000, seq_len=30, noise=0.0, seed=None):
 
 # -- minibatches -----------------------------------------------------------------
 
+@reference
 def minibatches(X, y, batch_size, shuffle=True, seed=None):
     """Split ``(X, y)`` into minibatches that cover every sample exactly once.
 

@@ -27,6 +27,7 @@ import numpy as np
 
 from . import random as dl_random
 from ._validate import as_real_array, describe
+from .honesty import reference
 
 #: Denominator floor of the relative error. Entries where |a| + |b| is below
 #: it are compared by absolute difference / floor. Float64 central
@@ -56,6 +57,7 @@ def elementwise_relative_error(a, b, floor=RELATIVE_ERROR_FLOOR):
     return np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), floor)
 
 
+@reference
 def relative_error(a, b, floor=RELATIVE_ERROR_FLOOR):
     """The largest elementwise relative error max_i |a_i - b_i| / max(|a_i| + |b_i|, floor).
 
@@ -70,6 +72,7 @@ def relative_error(a, b, floor=RELATIVE_ERROR_FLOOR):
 
 
 # -- numerical gradient ----------------------------------------------------------
+@reference
 def numerical_gradient(f, x, eps=1e-6):
     """Central-difference gradient of a scalar function.
 

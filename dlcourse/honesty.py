@@ -78,12 +78,15 @@ def forbid(*references):
     names = set()
     for ref in references:
         if isinstance(ref, type):
-            names.update(
+            methods = {
                 f"{ref.__qualname__}.{attr.__name__}"
                 for klass in ref.__mro__
                 for attr in vars(klass).values()
                 if hasattr(attr, "reference_name")
-            )
+            }
+            if not methods:
+                raise TypeError(f"{ref.__qualname__} has no dlcourse reference methods to forbid")
+            names.update(methods)
         else:
             names.add(reference_name(ref))
     added = names - _forbidden

@@ -18,6 +18,7 @@ and fan_out = out * prod(kernel).
 """
 import numpy as np
 
+from .honesty import reference
 from .random import generator
 
 
@@ -30,18 +31,22 @@ def _fans(shape):
     return shape[1] * receptive_field, shape[0] * receptive_field
 
 
+@reference
 def zeros(shape):
     return np.zeros(shape, dtype=np.float32)
 
 
+@reference
 def normal(shape, mean=0.0, std=1.0):
     return generator().normal(mean, std, size=shape).astype(np.float32)
 
 
+@reference
 def uniform(shape, a=0.0, b=1.0):
     return generator().uniform(a, b, size=shape).astype(np.float32)
 
 
+@reference
 def xavier_uniform(shape, gain=1.0):
     """Glorot and Bengio (2010): keeps the variance of activations and gradients equal."""
     fan_in, fan_out = _fans(shape)
@@ -49,11 +54,13 @@ def xavier_uniform(shape, gain=1.0):
     return uniform(shape, -r, r)
 
 
+@reference
 def xavier_normal(shape, gain=1.0):
     fan_in, fan_out = _fans(shape)
     return normal(shape, 0.0, gain * np.sqrt(2.0 / (fan_in + fan_out)))
 
 
+@reference
 def he_uniform(shape):
     """He et al. (2015), for ReLU layers: variance 2 / fan_in."""
     fan_in, _ = _fans(shape)
@@ -61,17 +68,20 @@ def he_uniform(shape):
     return uniform(shape, -r, r)
 
 
+@reference
 def he_normal(shape):
     fan_in, _ = _fans(shape)
     return normal(shape, 0.0, np.sqrt(2.0 / fan_in))
 
 
+@reference
 def lecun_normal(shape):
     """LeCun et al. (1998): variance 1 / fan_in."""
     fan_in, _ = _fans(shape)
     return normal(shape, 0.0, np.sqrt(1.0 / fan_in))
 
 
+@reference
 def lecun_uniform(shape):
     fan_in, _ = _fans(shape)
     r = np.sqrt(3.0 / fan_in)

@@ -22,6 +22,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .data import _check_int, minibatches
+from .honesty import reference
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss
 
 __all__ = ["fit", "evaluate", "accuracy", "plot_history"]
@@ -110,6 +111,7 @@ def evaluate(model, loss_fn, X, y, batch_size=256):
     return total_loss / n, (total_correct / n if _is_classification(loss_fn) else None)
 
 
+@reference
 def fit(model, loss_fn, optimizer, X, y, epochs=10, batch_size=32, X_val=None, y_val=None, progress=True):
     """Train ``model`` on ``(X, y)`` by minibatch gradient descent; return the history.
 

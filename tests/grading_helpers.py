@@ -127,10 +127,27 @@ def defined_names(code):
     return {node.name: kinds[type(node)] for node in ast.parse(code).body if type(node) in kinds}
 
 
+def instances_made(tree):
+    """{name: class name} for the cell's assignments ``name = SomeClass(...)``."""
+    made = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
+                and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Name):
+            made[node.targets[0].id] = node.value.func.id
+    return made
+
+
 def checks_called(test_source):
-    """Every (student name, forbidden reference as written, is_class) of the checks a test cell calls."""
+    """Every (student name, forbidden reference as written, is_class) of the checks a test cell calls.
+
+    The student is a function passed by name (``check_function(sigmoid, F.sigmoid, ...)``), an
+    instance made in the call (``check_layer_gradients(MyLinear(4, 3), ...)``) or an instance made
+    earlier in the cell (``layer = MyLinear(4, 3)`` ... ``check_layer_gradients(layer, ...)``).
+    """
+    tree = ast.parse(test_source)
+    instances = instances_made(tree)
     found = []
-    for node in ast.walk(ast.parse(test_source)):
+    for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
         name = getattr(node.func, "attr", getattr(node.func, "id", None))
@@ -142,11 +159,14 @@ def checks_called(test_source):
         else:
             reference = keywords.get("reference")
         student = node.args[0]
-        is_class = isinstance(student, ast.Call) and isinstance(student.func, ast.Name)
-        if is_class:
-            student = student.func
-        if reference is not None and isinstance(student, ast.Name):
-            found.append((student.id, ast.unparse(reference), is_class))
+        if reference is None:
+            continue
+        if isinstance(student, ast.Call) and isinstance(student.func, ast.Name):
+            found.append((student.func.id, ast.unparse(reference), True))
+        elif isinstance(student, ast.Name) and student.id in instances:
+            found.append((instances[student.id], ast.unparse(reference), True))
+        elif isinstance(student, ast.Name):
+            found.append((student.id, ast.unparse(reference), False))
     return found
 
 
@@ -177,6 +197,14 @@ def import_namespace(nb):
     return namespace
 
 
+def with_functions_of(test_source, namespace):
+    """``namespace`` plus the functions a test cell defines (a reference may be built by one of them)."""
+    namespace = dict(namespace)
+    functions = [node for node in ast.parse(test_source).body if isinstance(node, ast.FunctionDef)]
+    exec(compile(ast.Module(body=functions, type_ignores=[]), "<test cell>", "exec"), namespace)
+    return namespace
+
+
 def exercises(source_nb):
     """The chapter's exercises, in notebook order."""
     found = []
@@ -190,9 +218,10 @@ def exercises(source_nb):
             exercise.points += nbgrader_meta(cell)["points"]
             exercise.hidden |= HIDDEN_BEGIN in cell.source
             names = defined_names(exercise.solution)
+            cell_namespace = with_functions_of(cell.source, namespace)
             for student, reference, is_class in checks_called(cell.source):
                 cheat = Cheat(student, reference, is_class)
-                if student in names and is_guarded_reference(reference, namespace) \
+                if student in names and is_guarded_reference(reference, cell_namespace) \
                         and cheat not in exercise.cheats:
                     exercise.cheats.append(cheat)
     return found

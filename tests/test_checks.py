@@ -359,3 +359,9 @@ def test_assert_close_on_its_own():
     with pytest.raises(CheckFailed, match=r"^The result is wrong at index \(1,\): expected 2, got 3\.") as e:
         checks.assert_close(np.array([1.0, 3.0]), np.array([1.0, 2.0]))
     assert str(e.value).endswith("1 of 2 entries differ.")
+
+
+def test_run_student_refuses_to_forbid_what_is_no_reference():
+    """A test cell that thinks it forbids something the guard cannot block is an authoring error."""
+    with pytest.raises(TypeError, match="not a dlcourse reference"):
+        checks.run_student(lambda: 1, (), "f", "`f()`", forbidden=[np.exp])

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
+from dlcourse import data, gradcheck, init, losses, nn, train
 from dlcourse import functional as F
-from dlcourse import nn
 from dlcourse.honesty import ReferenceCalledError, forbid
 
 X = np.linspace(-2, 2, 6).reshape(2, 3)
@@ -65,3 +65,30 @@ def test_forbidding_something_that_is_not_a_reference_is_a_type_error():
     with pytest.raises(TypeError, match="not a dlcourse reference"):
         with forbid(np.exp):
             pass
+
+
+def test_forbidding_a_class_without_reference_methods_is_a_type_error():
+    class Plain:
+        def forward(self, x):
+            return x
+
+    with pytest.raises(TypeError, match="Plain has no dlcourse reference methods"):
+        with forbid(Plain):
+            pass
+
+
+# What chapter 03's tests forbid besides layers and losses: each must refuse while forbidden.
+GUARDED_HELPERS = [
+    (init.he_normal, lambda: init.he_normal((3, 2))),
+    (init.xavier_uniform, lambda: init.xavier_uniform((3, 2))),
+    (gradcheck.numerical_gradient, lambda: gradcheck.numerical_gradient(np.sum, np.ones(2))),
+    (gradcheck.relative_error, lambda: gradcheck.relative_error(np.ones(2), np.ones(2))),
+    (data.minibatches, lambda: data.minibatches(np.ones((4, 1)), np.ones(4), 2)),
+    (train.fit, lambda: train.fit(nn.Linear(1, 1), losses.MSELoss(), None, np.ones((2, 1)), np.ones((2, 1)))),
+]
+
+
+@pytest.mark.parametrize(("reference", "call"), GUARDED_HELPERS, ids=lambda r: getattr(r, "__name__", ""))
+def test_helpers_a_chapter_forbids_refuse_while_forbidden(reference, call):
+    with forbid(reference), pytest.raises(ReferenceCalledError, match=reference.__name__):
+        call()
