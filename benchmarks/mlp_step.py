@@ -58,6 +58,7 @@ def make_models():
         torch.nn.Linear(SIZES[2], SIZES[3]),
     )
     theirs.load_state_dict({name: torch.from_numpy(value) for name, value in ours.state_dict().items()})
+    ours[0].needs_input_grad = False   # the same work: PyTorch computes no gradient for the data either
     return ours, theirs
 
 

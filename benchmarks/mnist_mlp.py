@@ -41,6 +41,7 @@ def make_mlp(sizes):
     layers = []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
         layers += [nn.Linear(fan_in, fan_out), nn.ReLU()]
+    layers[0].needs_input_grad = False   # nothing needs dL/dX of the images
     return nn.Sequential(*layers[:-1])
 
 

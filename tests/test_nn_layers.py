@@ -402,6 +402,20 @@ def test_sequential_rejects_something_that_is_not_a_module():
         nn.Sequential(nn.Linear(2, 2), nn.ReLU)   # the class, not an instance: a classic slip
 
 
+def test_a_first_layer_that_needs_no_input_grad_returns_none_and_the_same_parameter_grads(rng):
+    """As PyTorch, where the data tensor does not require a gradient: dL/dX is not computed."""
+    x, grad_out = rng.normal(size=(4, 3)), rng.normal(size=(4, 2))
+    full = nn.Sequential(nn.Linear(3, 5), nn.ReLU(), nn.Linear(5, 2)).to(np.float64)
+    lean = nn.Sequential(nn.Linear(3, 5), nn.ReLU(), nn.Linear(5, 2)).to(np.float64)
+    lean.load_state_dict(full.state_dict())
+    lean[0].needs_input_grad = False
+    full(x), lean(x)
+    assert full.backward(grad_out).shape == (4, 3)
+    assert lean.backward(grad_out) is None
+    for (name, p), (_, q) in zip(full.named_parameters(), lean.named_parameters(), strict=True):
+        np.testing.assert_array_equal(p.grad, q.grad, err_msg=name)
+
+
 # -- honesty guard -------------------------------------------------------------------------
 def test_forbidden_linear_raises_reference_called_error_and_works_again_outside(rng):
     linear, x = nn.Linear(3, 2), rng.normal(size=(4, 3))

@@ -16,6 +16,11 @@ class Linear(Module):
         X:      (N, in_features)  ->  Z: (N, out_features)
 
     Initialised as PyTorch does: every entry uniform on [-1/sqrt(in), 1/sqrt(in)].
+
+    ``needs_input_grad`` (default True): set it to False on a network's first
+    layer when nothing needs dL/dX of the data; ``backward`` then skips that
+    matrix product and returns None. PyTorch's autograd skips it on its own,
+    because the data tensor does not require a gradient.
     """
 
     def __init__(self, in_features, out_features, bias=True):
@@ -25,6 +30,7 @@ class Linear(Module):
         bound = 1.0 / np.sqrt(in_features)
         self.weight = Parameter(init.uniform((out_features, in_features), -bound, bound))
         self.bias = Parameter(init.uniform((out_features,), -bound, bound)) if bias else None
+        self.needs_input_grad = True
 
     @reference
     def forward(self, x):
@@ -40,7 +46,7 @@ class Linear(Module):
 
     @reference
     def backward(self, grad_out):
-        """dL/dZ: (N, out_features) -> dL/dX: (N, in_features).
+        """dL/dZ: (N, out_features) -> dL/dX: (N, in_features) (None if not needs_input_grad).
 
         Adds dL/dW = (dL/dZ)^T X  (out, in) and dL/db = sum over rows of dL/dZ (out,).
         """
@@ -50,7 +56,9 @@ class Linear(Module):
         self.weight.grad += grad_out.T @ x
         if self.bias is not None:
             self.bias.grad += grad_out.sum(axis=0)
-        return grad_out @ self.weight.data
+        if not self.needs_input_grad:
+            return None
+        return grad_out @ self.weight.data               # dL/dX = dL/dZ W   (N, in)
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
