@@ -54,6 +54,18 @@ def test_sequential_can_be_indexed_iterated_and_measured():
     assert [type(m).__name__ for m in net] == ["Linear", "BatchNorm1d", "ReLU", "Dropout", "Linear"]
 
 
+def test_a_slice_of_a_sequential_is_a_sequential_of_the_same_modules_as_in_torch():
+    net = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2)).to(np.float64)
+    torch_net = T.Sequential(T.Linear(4, 3), T.ReLU(), T.Linear(3, 2)).double()
+    copy_to_torch(net, torch_net)
+    x = np.random.default_rng(0).normal(size=(5, 4))
+    head = net[:2]
+    assert isinstance(head, nn.Sequential) and len(head) == 2 and head[0] is net[0]
+    np.testing.assert_allclose(head(x), torch_net[:2](torch.from_numpy(x)).detach().numpy(), **TIGHT)
+    np.testing.assert_allclose(net[2:](head(x)), net(x), **TIGHT)
+    assert [n for n, _ in head.named_parameters()] == ["0.weight", "0.bias"]   # torch keeps the old names too
+
+
 # -- state dicts ----------------------------------------------------------------------
 def test_state_dict_has_torchs_keys_in_torchs_order():
     assert list(small_net().state_dict()) == list(small_torch_net().state_dict())

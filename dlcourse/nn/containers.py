@@ -24,7 +24,12 @@ class Sequential(Module):
         return sum(1 for _ in self.named_children())
 
     def __getitem__(self, i):
-        return list(self)[i]
+        """model[i]: one sub-module; model[a:b]: a Sequential of those modules (the same objects, so
+        the same parameters), as in PyTorch, except that its modules are renamed '0', '1', ..."""
+        modules = list(self)
+        if isinstance(i, slice):
+            return Sequential(*modules[i])
+        return modules[i]
 
     def forward(self, x):
         for module in self:
