@@ -23,8 +23,10 @@ c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "chapters"
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(HERE, "gradebook.db")
 
-# Each cell may run this long when nbgrader executes a notebook (validate, autograde).
-c.Execute.timeout = 60
+# Each cell may run this long when nbgrader executes a notebook (validate, autograde). The slowest
+# cell of any chapter takes 3.4 s under autograde on a 2-core machine; 20 s leaves room for slower
+# machines and slower (but correct) answers, and a submission stuck in an infinite loop costs 20 s.
+c.Execute.timeout = 20
 
 # A student who deletes a graded test cell is still graded by it: autograde puts the cell back
 # (from the gradebook, hidden tests included) and runs it. nbgrader's default would score it 0, silently.

@@ -28,7 +28,7 @@ import pytest
 from grading_helpers import CHAPTERS, ROOT, STUDENT_IDS
 from nbgrader.api import Gradebook
 
-CELL_TIMEOUT = 10                 # seconds per cell (the course's own config allows 60)
+CELL_TIMEOUT = 10                 # seconds per cell (the course's own config allows 20)
 SECONDS_PER_SUBMISSION = 30       # what a class can afford
 MANUAL_STUDENT = "wrong"          # the instructor gives this student half the points of a failed cell by hand
 ARTIFACTS = ROOT / "test-artifacts"
