@@ -261,9 +261,17 @@ def test_dropout_is_the_identity_in_eval_mode_and_with_p_zero(rng):
     np.testing.assert_array_equal(nn.Dropout(0.0)(x), x)
 
 
-@pytest.mark.parametrize("p", [-0.1, 1.0, 1.5])
+def test_dropout_with_p_one_drops_everything_like_torch(rng):
+    x, grad_out = rng.normal(size=(4, 5)), rng.normal(size=(4, 5))
+    drop = nn.Dropout(1.0)
+    np.testing.assert_array_equal(drop(x), T.Dropout(1.0)(torch.from_numpy(x)).numpy())
+    np.testing.assert_array_equal(drop(x), np.zeros_like(x))
+    np.testing.assert_array_equal(drop.backward(grad_out), np.zeros_like(x))
+
+
+@pytest.mark.parametrize("p", [-0.1, 1.5])
 def test_dropout_rejects_a_probability_outside_0_to_1(p):
-    with pytest.raises(ValueError, match=re.escape(f"0 <= p < 1, got p={p}")):
+    with pytest.raises(ValueError, match=re.escape(f"0 <= p <= 1, got p={p}")):
         nn.Dropout(p)
 
 

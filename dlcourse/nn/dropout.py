@@ -10,13 +10,14 @@ class Dropout(Module):
 
     Scaling at training time ("inverted" dropout) keeps E[output] = input,
     so evaluation mode is simply the identity. A new mask is drawn on every
-    forward call in training mode.
+    forward call in training mode. With p = 1 every entry is dropped and the
+    output is 0, as in PyTorch.
     """
 
     def __init__(self, p=0.5):
         super().__init__()
-        if not 0 <= p < 1:
-            raise ValueError(f"Dropout expects a probability p with 0 <= p < 1, got p={p}")
+        if not 0 <= p <= 1:
+            raise ValueError(f"Dropout expects a probability p with 0 <= p <= 1, got p={p}")
         self.p = p
 
     @reference
@@ -26,7 +27,8 @@ class Dropout(Module):
             self.mask = None
             return x
         keep = generator().random(x.shape) >= self.p
-        self.mask = keep.astype(x.dtype) / (1 - self.p)   # 0 or 1/(1-p)
+        scale = 1 / (1 - self.p) if self.p < 1 else 0.0   # p = 1 keeps nothing
+        self.mask = keep.astype(x.dtype) * scale          # 0 or 1/(1-p)
         return x * self.mask
 
     @reference
