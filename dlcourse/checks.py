@@ -80,7 +80,8 @@ def check_function(student_fn, reference_fn, inputs, *, rtol=None, atol=None, na
         call = describe_call(name, reference_fn, args)
         named_args = dict(zip(_parameter_names(reference_fn, len(args)), args, strict=True))
         student_args = _copy(args)
-        forbidden = [reference_fn] if hasattr(reference_fn, "reference_name") else []   # a lambda is none
+        # a reference written in the test cell (a lambda) is no dlcourse reference: nothing to forbid
+        forbidden = [reference_fn] if hasattr(reference_fn, "reference_name") else []
         got, numpy_warnings = run_student(student_fn, student_args, name, call, forbidden=forbidden)
         if isinstance(expected, tuple):   # several results: compare them one by one
             _assert_each_close(got, expected, result_names, call, rtol=rtol, atol=atol,

@@ -14,7 +14,7 @@ generate_feedback` and `nbgrader export`. The students:
     ada   hands in the instructor's solution notebook: every answer written
     bob   hands in the release as it was handed out: nothing attempted
 
-It prints the exported grades and where the feedback pages are.
+It prints the exported grades (and, with --keep, where the feedback pages are).
 tests/test_grading.py runs the same workflow with eleven kinds of student.
 """
 import argparse
@@ -25,6 +25,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from release import chapter_names  # tools/release.py
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDENTS = {"ada": "the solution notebook", "bob": "the release, not attempted"}
@@ -76,8 +78,8 @@ def main(argv=None):
                         help="run in this new folder and keep it (default: a temporary one)")
     args = parser.parse_args(argv)
     if not (ROOT / "solutions" / args.chapter / f"{args.chapter}.ipynb").is_file():
-        chapters = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())
-        parser.error(f"no chapter {args.chapter!r} under solutions/; the chapters are {', '.join(chapters)}")
+        parser.error(f"no chapter {args.chapter!r} under solutions/; "
+                     f"the chapters are {', '.join(chapter_names())}")
 
     if args.keep is not None:
         if args.keep.exists() and any(args.keep.iterdir()):
