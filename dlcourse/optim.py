@@ -159,24 +159,60 @@ class Adam(Optimizer):
     def step(self):
         """Update every parameter in place from its current ``.grad``."""
         self.t += 1
-        step_size = self.lr / (1 - self.beta1 ** self.t)               # lr / (1 - beta1^t)
-        sqrt_bias_correction2 = math.sqrt(1 - self.beta2 ** self.t)    # sqrt(1 - beta2^t)
         for p, m, v in zip(self.params, self.m, self.v, strict=True):
             g = p.grad
             if self.weight_decay != 0:
                 g = g + self.weight_decay * p.data                     # g = dW + weight_decay * W
-            m *= self.beta1                                            # m = beta1 m + (1 - beta1) g
-            m += (1 - self.beta1) * g
-            v *= self.beta2                                            # v = beta2 v + (1 - beta2) g^2
-            v += (1 - self.beta2) * (g * g)
-            denominator = np.sqrt(v) / sqrt_bias_correction2 + self.eps   # sqrt(v_hat) + eps
-            p.data -= step_size * (m / denominator)                    # W = W - lr m_hat / (...)
+            self._adam_update(p, m, v, g)
+
+    def _adam_update(self, p, m, v, g):
+        """The moment updates and the bias-corrected step, for one parameter and its gradient g."""
+        step_size = self.lr / (1 - self.beta1 ** self.t)               # lr / (1 - beta1^t)
+        sqrt_bias_correction2 = math.sqrt(1 - self.beta2 ** self.t)    # sqrt(1 - beta2^t)
+        m *= self.beta1                                                # m = beta1 m + (1 - beta1) g
+        m += (1 - self.beta1) * g
+        v *= self.beta2                                                # v = beta2 v + (1 - beta2) g^2
+        v += (1 - self.beta2) * (g * g)
+        denominator = np.sqrt(v) / sqrt_bias_correction2 + self.eps    # sqrt(v_hat) + eps
+        p.data -= step_size * (m / denominator)                        # W = W - lr m_hat / (...)
 
     def __repr__(self):
         return (
             f"Adam({len(self.params)} parameters, lr={self.lr}, betas=({self.beta1}, {self.beta2}), "
             f"eps={self.eps}, weight_decay={self.weight_decay})"
         )
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov and Hutter, 2019), as ``torch.optim.AdamW``.
+
+    For each parameter W, at step t = 1, 2, ...:
+
+        W = W - lr * weight_decay * W           decay the weights directly ...
+        g = dW                                  ... and leave the gradient alone,
+        (m, v, m_hat, v_hat and the step exactly as in Adam)
+
+    Why it matters: Adam divides each gradient entry by sqrt(v_hat), so an
+    L2 term added to the gradient (``Adam(weight_decay=...)``) is divided too
+    and shrinks large-gradient weights less than the others. Here every
+    weight shrinks by the same factor (1 - lr * weight_decay) per step, as
+    weight decay does for plain SGD. Note the default weight_decay = 1e-2.
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+        super().__init__(params, lr, betas, eps, weight_decay)
+
+    @reference
+    def step(self):
+        """Update every parameter in place from its current ``.grad``."""
+        self.t += 1
+        for p, m, v in zip(self.params, self.m, self.v, strict=True):
+            if self.weight_decay != 0:
+                p.data *= 1 - self.lr * self.weight_decay               # W = W - lr * weight_decay * W
+            self._adam_update(p, m, v, p.grad)
+
+    def __repr__(self):
+        return super().__repr__().replace("Adam(", "AdamW(", 1)
 
 
 class StepLR:

@@ -229,3 +229,86 @@ def test_repr_looks_like_torch():
     assert "(0): Linear(in_features=4, out_features=2, bias=True)" in text
     assert "(1): BatchNorm1d(2, eps=1e-05, momentum=0.1)" in text
     assert "(2): Dropout(p=0.5)" in text
+
+
+# -- buffers, several inputs and outputs -------------------------------------------------------
+class Scaler(nn.Module):
+    """A module with one parameter and one buffer: y = weight * x + offset, offset a saved constant."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = nn.Parameter(np.ones(3))
+        self.register_buffer("offset", np.full(3, 0.5, dtype=np.float32))
+
+    def forward(self, x):
+        return self.weight.data * x + self.offset
+
+
+def test_register_buffer_puts_the_array_in_state_dict_but_not_in_parameters():
+    module = Scaler()
+    assert [name for name, _ in module.named_parameters()] == ["weight"]
+    assert list(module.state_dict()) == ["weight", "offset"]
+    assert [name for name, _ in module.named_buffers()] == ["offset"]
+    assert module.buffers()[0] is module.offset
+
+
+def test_registered_buffers_load_convert_and_nest_like_torch_buffers():
+    net = nn.Sequential(Scaler(), nn.BatchNorm1d(3))
+    assert [name for name, _ in net.named_buffers()] == [
+        "0.offset", "1.running_mean", "1.running_var", "1.num_batches_tracked"]
+    state = net.state_dict()
+    state["0.offset"] = np.array([1.0, 2.0, 3.0])
+    net.load_state_dict(state)
+    np.testing.assert_array_equal(net[0].offset, [1.0, 2.0, 3.0])
+    net.to(np.float64)
+    assert net[0].offset.dtype == np.float64
+
+
+def test_batch_norm_buffers_are_registered_with_torchs_names():
+    bn, twin = nn.BatchNorm2d(4), T.BatchNorm2d(4)
+    assert [name for name, _ in bn.named_buffers()] == [name for name, _ in twin.named_buffers()]
+
+
+def test_register_buffer_rejects_a_name_that_is_not_an_identifier():
+    with pytest.raises(ValueError, match="register_buffer expects a name that is a Python identifier"):
+        Scaler().register_buffer("running.mean", np.zeros(2))
+
+
+class AddAndSubtract(nn.Module):
+    """Two inputs, two outputs: (a + b, a - b); its backward follows the course's rule."""
+
+    def forward(self, a, b):
+        return a + b, a - b
+
+    def backward(self, grad_sum, grad_difference=None):
+        if grad_difference is None:                     # the difference did not reach the loss
+            grad_difference = np.zeros_like(grad_sum)
+        return grad_sum + grad_difference, grad_sum - grad_difference
+
+
+def test_call_passes_every_argument_to_forward_and_backward_mirrors_it():
+    module = AddAndSubtract()
+    total, difference = module(np.array([3.0]), np.array([1.0]))
+    assert (total[0], difference[0]) == (4.0, 2.0)
+    grad_a, grad_b = module.backward(np.array([1.0]), np.array([2.0]))
+    assert (grad_a[0], grad_b[0]) == (3.0, -1.0)
+    grad_a, grad_b = module.backward(np.array([1.0]))
+    assert (grad_a[0], grad_b[0]) == (1.0, 1.0)
+
+
+def test_the_losses_live_in_nn_as_in_torch():
+    from dlcourse import losses
+    assert nn.CrossEntropyLoss is losses.CrossEntropyLoss
+    assert nn.MSELoss is losses.MSELoss
+    assert nn.BCELoss is losses.BCELoss
+    assert nn.BCEWithLogitsLoss is losses.BCEWithLogitsLoss
+
+
+def test_import_dlcourse_reaches_every_submodule_its_docstring_lists():
+    import dlcourse
+    listed = re.findall(r"``(\w+)``", dlcourse.__doc__.split("dlcourse.widgets")[0])
+    generic = {"nn", "functional", "losses", "optim", "init", "gradcheck", "data", "train", "checks"}
+    assert generic <= set(listed)
+    for name in listed:
+        assert hasattr(dlcourse, name), f"import dlcourse does not make dlcourse.{name} reachable"
+    assert hasattr(dlcourse.nn, "utils")

@@ -71,6 +71,14 @@ def test_sgd_follows_torch(settings, rng):
     assert_same_parameters(ours, theirs)
 
 
+ADAMW_SETTINGS = [
+    dict(),                                    # the default weight_decay of AdamW is 1e-2
+    dict(lr=0.01, weight_decay=0.1),
+    dict(lr=0.02, betas=(0.5, 0.9), eps=1e-6, weight_decay=0.5),
+    dict(lr=0.01, weight_decay=0),
+]
+
+
 @pytest.mark.parametrize("settings", ADAM_SETTINGS, ids=str)
 def test_adam_follows_torch(settings, rng):
     ours, theirs = train_both(
@@ -79,6 +87,34 @@ def test_adam_follows_torch(settings, rng):
         rng,
     )
     assert_same_parameters(ours, theirs)
+
+
+@pytest.mark.parametrize("settings", ADAMW_SETTINGS, ids=str)
+def test_adamw_follows_torch(settings, rng):
+    ours, theirs = train_both(
+        lambda params: optim.AdamW(params, **settings),
+        lambda params: torch.optim.AdamW(params, **settings),
+        rng,
+    )
+    assert_same_parameters(ours, theirs)
+
+
+def test_adamw_decays_weights_unlike_adam_with_the_same_weight_decay(rng):
+    """Decoupled decay is not the L2 term: with weight_decay > 0 the two trajectories part."""
+    settings = dict(lr=0.01, weight_decay=0.5)
+    dlcourse.manual_seed(0)
+    adam, _ = train_both(lambda p: optim.Adam(p, **settings), lambda p: torch.optim.Adam(p, **settings), rng)
+    dlcourse.manual_seed(0)
+    rng2 = np.random.default_rng(1234)
+    adamw, _ = train_both(lambda p: optim.AdamW(p, **settings), lambda p: torch.optim.AdamW(p, **settings),
+                          rng2)
+    assert max(np.abs(a - b).max() for a, b in zip(adam, adamw, strict=True)) > 1e-3
+
+
+def test_adamw_with_zero_gradient_only_shrinks_the_weight_by_one_minus_lr_times_decay():
+    p = one_parameter([2.0, -4.0], [0.0, 0.0])
+    optim.AdamW([p], lr=0.1, weight_decay=0.5).step()   # m = v = 0: the Adam part adds nothing
+    np.testing.assert_allclose(p.data, [2.0 * 0.95, -4.0 * 0.95], rtol=1e-6)   # float32
 
 
 def test_the_trajectories_actually_move(rng):
@@ -128,7 +164,8 @@ def test_first_adam_step_has_size_lr_whatever_the_gradient_scale():
 
 # -- in place, dtype, zero_grad ----------------------------------------------------------
 @pytest.mark.parametrize("make", [lambda p: optim.SGD(p, lr=0.1, momentum=0.9, weight_decay=0.1),
-                                  lambda p: optim.Adam(p, weight_decay=0.1)], ids=["SGD", "Adam"])
+                                  lambda p: optim.Adam(p, weight_decay=0.1),
+                                  lambda p: optim.AdamW(p, weight_decay=0.1)], ids=["SGD", "Adam", "AdamW"])
 def test_step_updates_the_same_float32_arrays_in_place(make, rng):
     model = nn.Linear(3, 2)
     arrays = [p.data for p in model.parameters()]
@@ -152,9 +189,10 @@ def test_zero_grad_zeroes_the_gradient_arrays_in_place():
     np.testing.assert_array_equal(p.grad, [0.0, 0.0])
 
 
-def test_the_reference_step_can_be_forbidden():
-    opt = optim.SGD([one_parameter([1.0], [1.0])], lr=0.1)
-    with forbid(optim.SGD), pytest.raises(ReferenceCalledError):
+@pytest.mark.parametrize("klass", [optim.SGD, optim.Adam, optim.AdamW], ids=lambda k: k.__name__)
+def test_the_reference_step_can_be_forbidden(klass):
+    opt = klass([one_parameter([1.0], [1.0])], lr=0.1)
+    with forbid(klass), pytest.raises(ReferenceCalledError):
         opt.step()
 
 
@@ -169,6 +207,9 @@ def test_the_reference_step_can_be_forbidden():
     (lambda ps: optim.Adam(ps, betas=(0.9, -0.1)), "Invalid beta parameter at index 1: -0.1"),
     (lambda ps: optim.Adam(ps, eps=-1e-8), "Invalid epsilon value: -1e-08"),
     (lambda ps: optim.Adam(ps, weight_decay=-0.1), "Invalid weight_decay value: -0.1"),
+    (lambda ps: optim.AdamW(ps, lr=-1e-3), "Invalid learning rate: -0.001"),
+    (lambda ps: optim.AdamW(ps, betas=(0.9, 1.5)), "Invalid beta parameter at index 1: 1.5"),
+    (lambda ps: optim.AdamW(ps, weight_decay=-0.1), "Invalid weight_decay value: -0.1"),
 ])
 def test_invalid_arguments_raise_value_error_like_torch(make, message):
     with pytest.raises(ValueError, match=message):

@@ -1,4 +1,10 @@
-"""``torch.nn`` in numpy: layers with an explicit forward and backward."""
+"""``torch.nn`` in numpy: layers with an explicit forward and backward.
+
+The losses live here too (``nn.CrossEntropyLoss`` is ``losses.CrossEntropyLoss``),
+and gradient clipping in ``nn.utils``, as in PyTorch.
+"""
+from ..losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
+from . import utils
 from .activation import ELU, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .batchnorm import BatchNorm1d, BatchNorm2d
 from .containers import Flatten, Identity, Sequential
@@ -11,4 +17,5 @@ __all__ = [
     "Parameter", "Module", "Sequential", "Identity", "Flatten", "Linear",
     "ReLU", "LeakyReLU", "ELU", "Sigmoid", "Tanh", "Softmax",
     "Dropout", "BatchNorm1d", "BatchNorm2d", "Maxout",
+    "MSELoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "utils",
 ]

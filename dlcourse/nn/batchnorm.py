@@ -73,10 +73,9 @@ class _BatchNorm(Module):
         self.momentum = momentum
         self.weight = Parameter(np.ones(num_features))     # gamma (C,)
         self.bias = Parameter(np.zeros(num_features))      # beta  (C,)
-        self.running_mean = np.zeros(num_features, dtype=DEFAULT_DTYPE)
-        self.running_var = np.ones(num_features, dtype=DEFAULT_DTYPE)
-        self.num_batches_tracked = np.array(0, dtype=np.int64)
-        self._buffers = ["running_mean", "running_var", "num_batches_tracked"]
+        self.register_buffer("running_mean", np.zeros(num_features, dtype=DEFAULT_DTYPE))
+        self.register_buffer("running_var", np.ones(num_features, dtype=DEFAULT_DTYPE))
+        self.register_buffer("num_batches_tracked", np.array(0, dtype=np.int64))
 
     # -- moving the channel axis ------------------------------------------------
     def _to_rows(self, x):

@@ -4,6 +4,16 @@ A ``Module`` mirrors ``torch.nn.Module`` without autograd: each layer writes
 its own ``forward`` (which keeps what backward will need, the *cache*) and
 ``backward`` (which takes dL/d(output) and returns dL/d(input), adding the
 parameter gradients into ``Parameter.grad`` as PyTorch does).
+
+Modules with several inputs or outputs (a recurrent layer takes ``x`` and
+an initial state, and returns the outputs and the final state) follow one
+rule: ``backward``'s arguments mirror what ``forward`` returned, one
+gradient per output (None for an output that did not reach the loss), and
+what ``backward`` returns mirrors ``forward``'s arguments, one gradient per
+input (a tuple when there are several)::
+
+    output, h_n = rnn(x, h0)
+    grad_x, grad_h0 = rnn.backward(grad_output, grad_h_n)
 """
 from collections import OrderedDict
 
@@ -35,25 +45,39 @@ class Parameter:
 class Module:
     """Base class for layers and models.
 
-    Subclasses call ``super().__init__()`` first, then assign Parameters,
-    sub-Modules and buffers (running statistics, listed by name in
-    ``self._buffers``) as attributes; ``parameters()``, ``state_dict()`` and
-    friends find them in the order they were assigned, as PyTorch does.
+    Subclasses call ``super().__init__()`` first, then assign Parameters and
+    sub-Modules as attributes, and declare buffers (arrays that are saved
+    with the model but not trained, such as batch norm's running statistics)
+    with ``register_buffer``; ``parameters()``, ``state_dict()`` and friends
+    find them in the order they were assigned, as PyTorch does.
     """
 
     def __init__(self):
         self.training = True
-        self._buffers = []
+        self._buffer_names = []
 
     # -- what every layer writes -------------------------------------------
-    def forward(self, x):
+    def forward(self, *inputs):
         raise NotImplementedError(f"{type(self).__name__} does not implement forward")
 
-    def backward(self, grad_out):
+    def backward(self, *grad_outputs):
         raise NotImplementedError(f"{type(self).__name__} does not implement backward")
 
-    def __call__(self, x):
-        return self.forward(x)
+    def __call__(self, *inputs):
+        """``module(x)`` is ``module.forward(x)``; every argument is passed on, as in PyTorch."""
+        return self.forward(*inputs)
+
+    def register_buffer(self, name, array):
+        """Keep ``array`` as the attribute ``name`` and save it in ``state_dict()``, as PyTorch does.
+
+        A buffer is not a Parameter: optimizers never see it, but
+        ``state_dict``, ``load_state_dict`` and ``to(dtype)`` carry it.
+        """
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(f"register_buffer expects a name that is a Python identifier, got {name!r}")
+        if name not in self._buffer_names:
+            self._buffer_names.append(name)
+        setattr(self, name, np.asarray(array))
 
     def _cached(self, *names):
         """Return the forward cache, or say clearly that forward must come first."""
@@ -85,12 +109,16 @@ class Module:
         return [p for _, p in self.named_parameters()]
 
     def named_buffers(self, prefix=""):
-        """Yield ``(name, ndarray)`` for the running statistics of every sub-module."""
+        """Yield ``(name, ndarray)`` for every registered buffer, here and in sub-modules."""
         for name, value in vars(self).items():
-            if name in self._buffers:
+            if name in self._buffer_names:
                 yield prefix + name, value
             elif isinstance(value, Module):
                 yield from value.named_buffers(prefix + name + ".")
+
+    def buffers(self):
+        """A list of every buffer array in this module and its sub-modules."""
+        return [b for _, b in self.named_buffers()]
 
     def zero_grad(self):
         """Set every parameter's gradient to zero."""
@@ -151,7 +179,7 @@ class Module:
         """Map each dotted name to ``(owning module, attribute)``."""
         found = OrderedDict()
         for name, value in vars(self).items():
-            if isinstance(value, Parameter) or name in self._buffers:
+            if isinstance(value, Parameter) or name in self._buffer_names:
                 found[prefix + name] = (self, name)
             elif isinstance(value, Module):
                 found.update(value._arrays_by_name(prefix + name + "."))
