@@ -1,11 +1,13 @@
 # dlcourse: every target sets up what it needs first, from a fresh clone.
 #   make lab      create .venv if missing, install, open the course in JupyterLab
 #   make test     create .venv if missing, install, run the whole test suite
+#                 (CHAPTER=03: only chapter 03's tests: its package, notebook, grading and book tests)
 #   make release  regenerate chapters/ (student edition) from solutions/ with nbgrader
 #   make book     build the website: jupyter_book/_build/public/html/ (INSTRUCTOR=1: with solutions,
 #                 jupyter_book/_build/instructor/html/)
-#   make bench    run the speed benchmarks (numpy against PyTorch)
-#   make grade-demo  rehearse nbgrader grading on one chapter (CHAPTER=NN_name) with two students
+#   make bench    run the speed benchmarks (numpy against PyTorch; explorers and loaders)
+#   make grade-demo  rehearse nbgrader grading on one chapter (CHAPTER=NN or NN_name) with two students
+#   make lint     ruff on the package, tests, tools, benchmarks and the solution notebooks
 
 PYTHON ?= python3
 VENV   := .venv
@@ -59,8 +61,9 @@ system-deps:
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+# CHAPTER=NN selects the tests marked chapterNN (tests/conftest.py); without it, everything runs.
 test: setup system-deps
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(BIN)/python -m pytest -n 2 --dist loadfile $(if $(CHAPTER),--chapter=$(CHAPTER))
 
 release: setup
 	$(BIN)/python tools/release.py
@@ -72,14 +75,14 @@ book: setup
 
 bench: setup
 	$(BIN)/python benchmarks/mlp_step.py
+	$(BIN)/python benchmarks/widgets_and_loaders.py
 
 # Release, autograde, feedback and export in a scratch folder; the course's gradebook is not touched.
-CHAPTER ?= 00_getting_started
 grade-demo: setup
-	$(BIN)/python tools/grade_demo.py $(CHAPTER)
+	$(BIN)/python tools/grade_demo.py $(or $(CHAPTER),00_getting_started)
 
 lint: setup
-	$(BIN)/ruff check dlcourse tests tools benchmarks
+	$(BIN)/ruff check dlcourse tests tools benchmarks solutions
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis gradebook.db

@@ -5,14 +5,32 @@ import. ``import dlcourse`` makes these submodules reachable as attributes:
 ``nn`` (layers, losses, ``nn.utils``), ``functional``, ``losses``, ``optim``,
 ``init``, ``gradcheck``, ``data``, ``train`` and ``checks``.
 
+Each chapter's own code (its experiments and the checks its test cells
+call) is a module named after the chapter, reachable the same way:
+``perceptrons`` (01), ``activations`` (02) and ``backpropagation`` (03).
+
 ``dlcourse.widgets`` (the chapters' interactive explorers) needs matplotlib
 and ipywidgets, so it is imported on its own: ``from dlcourse import widgets``.
 """
-from . import checks, data, functional, gradcheck, init, losses, nn, optim, train
+from . import (
+    activations,
+    backpropagation,
+    checks,
+    data,
+    functional,
+    gradcheck,
+    init,
+    losses,
+    nn,
+    optim,
+    perceptrons,
+    train,
+)
 from .random import manual_seed
 
 __version__ = "0.1.0"
 __all__ = [
     "nn", "functional", "losses", "optim", "init", "gradcheck", "data", "train", "checks",
+    "perceptrons", "activations", "backpropagation",
     "manual_seed",
 ]

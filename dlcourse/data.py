@@ -17,6 +17,7 @@ is internet. The converted arrays are cached as a ``.npz`` next to the raw
 files, so later loads take a fraction of a second and skip importing
 torchvision altogether.
 """
+import functools
 import numbers
 import os
 from pathlib import Path
@@ -173,25 +174,39 @@ def load_digits(test_size=0.25, seed=0, flatten=True):
 
     Pixels are scaled from 0..16 to [0, 1]. The split is stratified (every
     digit keeps its share in both parts) and the same every time for the
-    same ``seed`` (an int).
+    same ``seed`` (an int). The images are read from scikit-learn once per
+    process and cached; every call returns new arrays.
 
     Returns:
         DataSplit with X_train (N_train, 64) float32 (``(N_train, 1, 8, 8)``
         when ``flatten=False``), y_train (N_train,) int64 in 0..9, and the
         same for the test part (``test_size`` of the images, 450 by default).
     """
-    import sklearn.datasets  # imported where used: scikit-learn takes over a second to import
     from sklearn.model_selection import train_test_split
 
-    digits = sklearn.datasets.load_digits()
-    X = digits.data.astype(np.float32) / 16
-    y = digits.target.astype(np.int64)
-    X_train, X_test, y_train, y_test = train_test_split(
+    X, y = _digits_pixels()
+    X_train, X_test, y_train, y_test = train_test_split(   # new arrays: the cached ones stay as they are
         X, y, test_size=test_size, stratify=y, random_state=seed
     )
     if not flatten:
         X_train, X_test = X_train.reshape(-1, 1, 8, 8), X_test.reshape(-1, 1, 8, 8)
     return DataSplit(X_train, y_train, X_test, y_test)
+
+
+@functools.cache
+def _digits_pixels():
+    """All 1797 digits, read from scikit-learn once per process: X float32 (1797, 64) in [0, 1], y int64.
+
+    Every caller of :func:`load_digits` (chapters, explorers, tests) shares
+    these two arrays; they are read-only, so no caller can change them.
+    """
+    import sklearn.datasets  # imported where used: scikit-learn takes over a second to import
+
+    digits = sklearn.datasets.load_digits()
+    X = digits.data.astype(np.float32) / 16
+    y = digits.target.astype(np.int64)
+    X.flags.writeable = y.flags.writeable = False
+    return X, y
 
 
 def data_root(root=None):

@@ -11,7 +11,7 @@ a backward pass on a small input.
 
 Public API:
     numerical_gradient(f, x, eps=1e-6)      dL/dx by central differences
-    check_module(module, x, seed=0, eps=1e-6) -> {name: GradientComparison}
+    check_module(module, x, *more_inputs, seed=0, eps=1e-6) -> {name: GradientComparison}
     relative_error(a, b)                    max elementwise relative error
     elementwise_relative_error(a, b)        the same, entry by entry
     GradientComparison                      the result for one array
@@ -156,8 +156,8 @@ def compare_gradients(name, analytic, numeric):
     return GradientComparison(name, analytic, numeric, float(errors[worst_index]), worst_index)
 
 
-def check_module(module, x, seed=0, eps=1e-6):
-    """Check a module's backward for its input and every parameter.
+def check_module(module, x, *more_inputs, seed=0, eps=1e-6):
+    """Check a module's backward for its input(s) and every parameter.
 
     The check works on a float64 *deep copy* of ``module``: the caller's
     module keeps its dtype, parameters, gradients and mode (a float32 layer
@@ -173,25 +173,41 @@ def check_module(module, x, seed=0, eps=1e-6):
     a constant changes no derivative, but the sum stays small, so rounding
     does not swamp the tiny difference f(x + eps) - f(x - eps).)
 
+    Modules with several inputs or outputs (the rule in dlcourse.nn.Module's
+    docstring) are checked the same way: pass every input,
+    ``check_module(lstm, x, (h0, c0))``. A tuple is one input made of
+    several arrays (an LSTM's state (h, c)); a None entry is passed as None
+    and not checked. Every output array gets its own random G, L sums over
+    all of them, and backward receives one G per output, as the rule says
+    (``backward(G_output, (G_h_n, G_c_n))``). backward may return more
+    gradients than inputs were given (``rnn.backward`` also returns dL/dh0
+    when h0 was left at its default): only the given ones are compared.
+
     Inputs:
         module: a dlcourse.nn.Module (training or evaluation mode, as given).
-        x: the input, e.g. of shape (N, D); converted to float64.
-        seed: seeds both G and the package generator before each forward.
-        eps: step of the central differences.
+        x, *more_inputs: the inputs, e.g. x of shape (N, D); converted to float64.
+        seed: seeds both G and the package generator before each forward (keyword only).
+        eps: step of the central differences (keyword only).
     Returns:
-        dict name -> GradientComparison, first "input", then each parameter
-        under its PyTorch name, in named_parameters() order.
+        dict name -> GradientComparison: first the input ("input"; with
+        several inputs "input[0]", "input[1]", and "input[1][0]" for an
+        array inside a tuple), then each parameter under its PyTorch name,
+        in named_parameters() order.
     """
     module = copy.deepcopy(module).to(np.float64)
-    x = np.array(as_real_array(x, "check_module"), dtype=np.float64)   # a private copy
+    inputs = tuple(_map_arrays(_private_float64_copy, value) for value in (x, *more_inputs))
+    root_names = ["input"] if len(inputs) == 1 else [f"input[{k}]" for k in range(len(inputs))]
     saved_state = dl_random.generator().bit_generator.state
     try:
-        Y0, G, analytic_x, analytic_params = _analytic_gradients(module, x, seed)
+        Y0, G, analytic_inputs, analytic_params = _analytic_gradients(module, inputs, seed)
 
         def loss(_):
-            return _loss(module, x, Y0, G, seed)
+            return _loss(module, inputs, Y0, G, seed)
 
-        results = {"input": compare_gradients("input", analytic_x, numerical_gradient(loss, x, eps))}
+        results = {}
+        for root, value, grad in zip(root_names, inputs, analytic_inputs, strict=True):
+            for name, array, analytic in _paired_arrays(root, value, grad, module):
+                results[name] = compare_gradients(name, analytic, numerical_gradient(loss, array, eps))
         for name, p in module.named_parameters():
             numeric = numerical_gradient(loss, p.data, eps)
             results[name] = compare_gradients(name, analytic_params[name], numeric)
@@ -200,38 +216,82 @@ def check_module(module, x, seed=0, eps=1e-6):
     return results
 
 
-def _forward(module, x, seed):
-    """The module's output on x as an array, with the package generator reseeded.
+# -- several inputs and outputs: arrays nested in tuples ----------------------------------------
+def _private_float64_copy(value):
+    return np.array(as_real_array(value, "check_module"), dtype=np.float64)
 
-    forward gets a copy of x, so a layer that changes its input in place
-    cannot disturb the check.
+
+def _map_arrays(f, value):
+    """Apply f to every array of a value nested in tuples; None entries stay None."""
+    if isinstance(value, tuple):
+        return tuple(_map_arrays(f, entry) for entry in value)
+    return None if value is None else f(value)
+
+
+def _arrays(value):
+    """The arrays of a value nested in tuples, in order (None entries skipped)."""
+    if isinstance(value, tuple):
+        return [array for entry in value for array in _arrays(entry)]
+    return [] if value is None else [value]
+
+
+def _paired_arrays(name, value, grad, module):
+    """Yield (name, input array, its analytic gradient), checking that grad mirrors value."""
+    who = f"{type(module).__name__}.backward"
+    if isinstance(value, tuple):
+        if not (isinstance(grad, tuple) and len(grad) == len(value)):
+            raise ValueError(f"{who} should return dL/d{name} as a tuple of {len(value)} gradients, "
+                             f"got {describe(grad)}")
+        for k, (entry, entry_grad) in enumerate(zip(value, grad, strict=True)):
+            yield from _paired_arrays(f"{name}[{k}]", entry, entry_grad, module)
+    elif value is not None:
+        if not isinstance(grad, np.ndarray) or grad.shape != value.shape:
+            raise ValueError(
+                f"{who} should return dL/d{name} of the {name}'s shape {value.shape}, got {describe(grad)}"
+            )
+        yield name, value, grad
+
+
+def _forward(module, inputs, seed):
+    """The module's output(s) on the inputs as arrays, with the package generator reseeded.
+
+    forward gets copies of the inputs, so a layer that changes its input in
+    place cannot disturb the check.
     """
     dl_random.manual_seed(seed)
-    return as_real_array(module.forward(x.copy()), f"{type(module).__name__}.forward")
+    out = module.forward(*_map_arrays(np.copy, inputs))
+    return _map_arrays(lambda y: as_real_array(y, f"{type(module).__name__}.forward"), out)
 
 
-def _loss(module, x, Y0, G, seed):
-    """L = sum((forward(x) - Y0) * G), equal to sum(forward(x) * G) up to a constant."""
-    return float(np.sum((_forward(module, x, seed) - Y0) * G))
+def _loss(module, inputs, Y0, G, seed):
+    """L = sum over the outputs of sum((forward(x) - Y0) * G), = sum(forward(x) * G) + a constant."""
+    outputs = _arrays(_forward(module, inputs, seed))
+    return float(sum(np.sum((y - y0) * g) for y, y0, g in zip(outputs, _arrays(Y0), _arrays(G), strict=True)))
 
 
-def _analytic_gradients(module, x, seed):
+def _analytic_gradients(module, inputs, seed):
     """One forward and one backward(G).
 
     Returns:
-        Y0: a copy of the output, shape (N, ...).
-        G: the upstream gradient, standard normal of the output's shape.
-        grad_x: dL/dX, shape of x.
+        Y0: a copy of the output(s), shape (N, ...) each.
+        G: the upstream gradient(s), standard normal, shaped and nested as the output(s).
+        grad_inputs: a tuple, dL/d(each given input), nested as the inputs.
         grad_params: dict parameter name -> a copy of its .grad.
     """
-    out = _forward(module, x, seed)
-    G = np.random.default_rng(seed).standard_normal(out.shape)
+    out = _forward(module, inputs, seed)
+    rng = np.random.default_rng(seed)
+    G = _map_arrays(lambda y: rng.standard_normal(y.shape), out)
     module.zero_grad()
-    grad_x = module.backward(G.copy())
-    who = f"{type(module).__name__}.backward"
-    if not isinstance(grad_x, np.ndarray) or grad_x.shape != x.shape:
-        raise ValueError(
-            f"{who} should return dL/dinput of the input's shape {x.shape}, got {describe(grad_x)}"
-        )
+    G_copy = _map_arrays(np.copy, G)
+    grads = module.backward(*G_copy) if isinstance(out, tuple) else module.backward(G_copy)
+    if len(inputs) == 1 and not isinstance(inputs[0], tuple):
+        # one input: its gradient, or a tuple that starts with it (the rest are inputs left at their defaults)
+        grad_inputs = (grads[0] if isinstance(grads, tuple) and grads else grads,)
+    elif isinstance(grads, tuple) and len(grads) >= len(inputs):
+        grad_inputs = grads[:len(inputs)]
+    else:
+        raise ValueError(f"{type(module).__name__}.backward should return a tuple of {len(inputs)} "
+                         f"gradients, one per input, got {describe(grads)}")
+    grad_inputs = _map_arrays(lambda g: g.copy() if isinstance(g, np.ndarray) else g, grad_inputs)
     grad_params = {name: p.grad.copy() for name, p in module.named_parameters()}
-    return out.copy(), G, grad_x.copy(), grad_params
+    return _map_arrays(np.copy, out), G, grad_inputs, grad_params

@@ -1,6 +1,7 @@
 """The training loop: ``fit`` a model by minibatch gradient descent, ``evaluate`` it, plot the history.
 
-One training step, the heart of everything in this course::
+One training step, the heart of everything in this course, is
+:func:`train_step`::
 
     optimizer.zero_grad()                  # forget the previous step's gradients
     scores = model(X_batch)                # forward pass
@@ -9,7 +10,9 @@ One training step, the heart of everything in this course::
     optimizer.step()                       # move every parameter a little downhill
 
 ``fit`` repeats it over shuffled minibatches for a number of epochs and
-keeps a history of the loss (and accuracy) per epoch.
+keeps a history of the loss (and accuracy) per epoch. Every training loop
+of the package (the chapters' experiments and explorers) calls
+``train_step``, so there is one copy of it.
 
 Accuracy is reported for the classification losses (CrossEntropyLoss,
 BCELoss, BCEWithLogitsLoss). With any other loss (MSELoss for regression)
@@ -25,7 +28,7 @@ from .data import _check_int, minibatches
 from .honesty import reference
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss
 
-__all__ = ["fit", "evaluate", "accuracy", "plot_history"]
+__all__ = ["train_step", "fit", "evaluate", "accuracy", "plot_history"]
 
 
 def accuracy(scores, y, threshold=0.5):
@@ -112,6 +115,28 @@ def evaluate(model, loss_fn, X, y, batch_size=256):
 
 
 @reference
+def train_step(model, loss_fn, optimizer, X, y):
+    """One step of gradient descent on the batch ``(X, y)``: forward, loss, backward, update.
+
+    Args:
+        model: a dlcourse Module; its parameters are updated in place.
+        loss_fn: a dlcourse loss, e.g. CrossEntropyLoss(); ``loss_fn(scores, y)``.
+        optimizer: e.g. SGD(model.parameters(), lr=0.1); its ``step`` does the update.
+        X: (N, ...) a batch of inputs; y: (N, ...) their targets, as ``loss_fn`` expects.
+
+    Returns:
+        (loss, scores): the loss before the update (a float) and the model's
+        output on X (what the loss was computed from, e.g. for the accuracy).
+    """
+    optimizer.zero_grad()                  # forget the previous step's gradients
+    scores = model(X)                      # forward pass
+    loss = loss_fn(scores, y)              # how wrong we are: one number
+    model.backward(loss_fn.backward())     # dL/d(every parameter), by backpropagation
+    optimizer.step()                       # move every parameter a little downhill
+    return loss, scores
+
+
+@reference
 def fit(model, loss_fn, optimizer, X, y, epochs=10, batch_size=32, X_val=None, y_val=None, progress=True):
     """Train ``model`` on ``(X, y)`` by minibatch gradient descent; return the history.
 
@@ -150,12 +175,7 @@ def fit(model, loss_fn, optimizer, X, y, epochs=10, batch_size=32, X_val=None, y
             model.train()
             total_loss, total_correct, seen = 0.0, 0.0, 0
             for X_batch, y_batch in minibatches(X, y, batch_size, shuffle=True):
-                optimizer.zero_grad()
-                scores = model(X_batch)
-                loss = loss_fn(scores, y_batch)
-                model.backward(loss_fn.backward())
-                optimizer.step()
-
+                loss, scores = train_step(model, loss_fn, optimizer, X_batch, y_batch)
                 seen += len(X_batch)
                 total_loss += loss * len(X_batch)
                 if classification:

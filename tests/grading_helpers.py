@@ -28,12 +28,10 @@ import ast
 import copy
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import nbformat
+from course import ROOT, chapter_names, grade_id, is_grade, is_solution, max_score, points, read_notebook
 
-ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = sorted(p.stem for p in (ROOT / "solutions").glob("*/*.ipynb") if p.stem == p.parent.name)
+CHAPTERS = chapter_names()
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 CHECKS = ("check_function", "check_derivative", "check_layer_gradients")
@@ -76,27 +74,7 @@ def _wrong_in_hidden_tests(fn):
 '''
 
 
-# -- a chapter's structure -------------------------------------------------------------------------
-def nbgrader_meta(cell):
-    return cell.metadata.get("nbgrader", {})
-
-
-def is_solution(cell):
-    return nbgrader_meta(cell).get("solution", False)
-
-
-def is_grade(cell):
-    return nbgrader_meta(cell).get("grade", False)
-
-
-def grade_id(cell):
-    return nbgrader_meta(cell).get("grade_id")
-
-
-def read_notebook(folder, chapter):
-    return nbformat.read(Path(folder) / chapter / f"{chapter}.ipynb", as_version=4)
-
-
+# -- a chapter's structure (cells: see tools/course.py) --------------------------------------------
 @dataclass
 class Cheat:
     """A check in a test cell that forbids a dlcourse reference: ``student`` may not call ``reference``."""
@@ -215,7 +193,7 @@ def exercises(source_nb):
         elif is_grade(cell) and found:
             exercise = found[-1]
             exercise.test_ids.append(grade_id(cell))
-            exercise.points += nbgrader_meta(cell)["points"]
+            exercise.points += points(cell)
             exercise.hidden |= HIDDEN_BEGIN in cell.source
             names = defined_names(exercise.solution)
             cell_namespace = with_functions_of(cell.source, namespace)
@@ -225,10 +203,6 @@ def exercises(source_nb):
                         and cheat not in exercise.cheats:
                     exercise.cheats.append(cheat)
     return found
-
-
-def max_score(source_nb):
-    return sum(nbgrader_meta(c)["points"] for c in source_nb.cells if is_grade(c))
 
 
 def hidden_lines(source_nb, release_nb):

@@ -2,12 +2,12 @@
 
 The public and the instructor editions are built once per session into a
 temporary folder with tools/build_book.py (every chapter under solutions/ is
-executed once and shared by both editions).
+executed once and shared by both editions). With `--chapter NN` (`make test
+CHAPTER=NN`) the book holds that chapter alone.
 """
 import html
 import json
 import re
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -15,13 +15,12 @@ from urllib.parse import unquote, urlsplit
 import nbformat
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
+import build_book  # tools/build_book.py (pyproject.toml puts tools/ on sys.path)
+from course import ROOT, chapter_names, chapter_number
 
-import build_book  # noqa: E402  (tools/build_book.py)
-
-pytestmark = pytest.mark.slow
-CHAPTERS = build_book.chapter_names()
+# The book shows every chapter: its tests belong to each of them (and to the course).
+pytestmark = [pytest.mark.slow, pytest.mark.course,
+              *(getattr(pytest.mark, f"chapter{chapter_number(c)}") for c in chapter_names())]
 MARKERS = ["BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN"]
 
 
@@ -31,13 +30,19 @@ def book_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def public_html(book_dir):
-    return build_book.build(CHAPTERS, book_dir)
+def chapters(chapter_option):
+    """The chapters this run covers: every one, or the one --chapter selects."""
+    return chapter_names(number=chapter_option)
 
 
 @pytest.fixture(scope="session")
-def instructor_html(book_dir, public_html):  # after the public build: reuses its executed notebooks
-    return build_book.build(CHAPTERS, book_dir, instructor=True)
+def public_html(book_dir, chapters):
+    return build_book.build(chapters, book_dir)
+
+
+@pytest.fixture(scope="session")
+def instructor_html(book_dir, chapters, public_html):  # after the public build: reuses its executed notebooks
+    return build_book.build(chapters, book_dir, instructor=True)
 
 
 # --- reading the built site -------------------------------------------------------------------
@@ -111,9 +116,9 @@ def block_lines(source, begin, end):
     return lines
 
 
-def released_text():
-    """Everything the students receive: every cell of every release notebook, joined."""
-    return "\n".join(cell.source for chapter in CHAPTERS
+def released_text(chapters):
+    """Everything the students receive: every cell of the chapters' release notebooks, joined."""
+    return "\n".join(cell.source for chapter in chapters
                      for cell in nbformat.read(ROOT / "chapters" / chapter / f"{chapter}.ipynb",
                                                as_version=4).cells)
 
@@ -132,9 +137,9 @@ def hidden_lines(chapter, released):
 
 # --- the tests --------------------------------------------------------------------------------
 
-def test_every_chapter_has_a_page_linked_from_the_intro(public_html):
+def test_every_chapter_has_a_page_linked_from_the_intro(public_html, chapters):
     intro_links = {urlsplit(link).path for link in parse(public_html / "intro.html").links}
-    for chapter in CHAPTERS:
+    for chapter in chapters:
         assert (public_html / "chapters" / f"{chapter}.html").is_file(), chapter
         assert f"chapters/{chapter}.html" in intro_links, f"{chapter} is not in the table of contents"
     assert (public_html / "notation.html").is_file()
@@ -159,15 +164,15 @@ def test_internal_links_resolve(public_html):
     assert not broken, "broken links:\n" + "\n".join(broken)
 
 
-def test_public_pages_show_the_exercises_as_stubs(public_html):
-    for chapter in CHAPTERS:
+def test_public_pages_show_the_exercises_as_stubs(public_html, chapters):
+    for chapter in chapters:
         text = "".join(parse(public_html / "chapters" / f"{chapter}.html").text)
         assert "# YOUR CODE HERE" in text and "raise NotImplementedError()" in text, chapter
 
 
-def test_public_site_has_no_solution_and_no_hidden_test(public_html):
-    released = released_text()
-    secret = {chapter: hidden_lines(chapter, released) for chapter in CHAPTERS}
+def test_public_site_has_no_solution_and_no_hidden_test(public_html, chapters):
+    released = released_text(chapters)
+    secret = {chapter: hidden_lines(chapter, released) for chapter in chapters}
     assert any(secret.values()), "no solution lines found to look for"
     leaks = []
     for path, text in site_texts(public_html):
@@ -177,17 +182,17 @@ def test_public_site_has_no_solution_and_no_hidden_test(public_html):
     assert not leaks, "the public site shows hidden material:\n" + "\n".join(leaks)
 
 
-def test_instructor_edition_shows_solutions_and_hidden_tests(instructor_html):
+def test_instructor_edition_shows_solutions_and_hidden_tests(instructor_html, chapters):
     text = "\n".join(text for _, text in site_texts(instructor_html))
-    released = released_text()
-    for chapter in CHAPTERS:
+    released = released_text(chapters)
+    for chapter in chapters:
         missing = [line for line in hidden_lines(chapter, released) if line not in text]
         assert not missing, f"{chapter}: the instructor edition lacks {missing[:3]}"
     assert "BEGIN SOLUTION" in text and "BEGIN HIDDEN TESTS" in text
 
 
-def test_mathjax_and_widget_manager_are_served_by_the_site(public_html):
-    for chapter in CHAPTERS:
+def test_mathjax_and_widget_manager_are_served_by_the_site(public_html, chapters):
+    for chapter in chapters:
         page_path = public_html / "chapters" / f"{chapter}.html"
         page = parse(page_path)
         remote = [src for src in page.scripts if urlsplit(src).scheme or src.startswith("//")]
@@ -199,8 +204,8 @@ def test_mathjax_and_widget_manager_are_served_by_the_site(public_html):
             assert (page_path.parent / src).is_file(), src
 
 
-def test_chapter_pages_carry_outputs_and_widget_state(public_html):
-    for chapter in CHAPTERS:
+def test_chapter_pages_carry_outputs_and_widget_state(public_html, chapters):
+    for chapter in chapters:
         raw = (public_html / "chapters" / f"{chapter}.html").read_text(encoding="utf-8")
         assert "application/vnd.jupyter.widget-state+json" in raw, f"{chapter}: no widget state"
         assert "application/vnd.jupyter.widget-view+json" in raw, f"{chapter}: no widget"

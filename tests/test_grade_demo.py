@@ -11,6 +11,7 @@ DEMO = [sys.executable, str(ROOT / "tools" / "grade_demo.py")]
 
 
 @pytest.mark.slow
+@pytest.mark.chapter00
 def test_the_rehearsal_gives_full_marks_and_zero(tmp_path):
     course = tmp_path / "rehearsal"
     run = subprocess.run([*DEMO, "00_getting_started", "--keep", str(course)], capture_output=True, text=True,
@@ -31,6 +32,13 @@ def test_an_unknown_chapter_is_refused_with_the_list():
     assert run.returncode == 2
     assert "no chapter '07_transformers' under solutions/" in run.stderr
     assert "00_getting_started" in run.stderr
+
+
+def test_a_chapter_can_be_named_by_its_number():
+    run = subprocess.run([*DEMO, "99"], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and "no chapter '99' under solutions/" in run.stderr
+    from course import find_chapter
+    assert find_chapter("03") == find_chapter("3") == "03_backpropagation"
 
 
 def test_a_folder_that_is_not_empty_is_refused(tmp_path):

@@ -6,7 +6,6 @@ The release (chapters/) is tested in test_release.py.
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import nbformat
 import pytest
@@ -14,30 +13,19 @@ from jupyter_client.kernelspec import KernelSpecManager
 from nbgrader.validator import Validator
 from traitlets.config.loader import PyFileConfigLoader
 
-ROOT = Path(__file__).resolve().parents[1]
-SOLUTIONS = sorted(p for p in (ROOT / "solutions").glob("*/*.ipynb") if p.stem == p.parent.name)
-CHAPTERS = [p.stem for p in SOLUTIONS]
+from course import ROOT, SOLUTIONS, chapter_names, is_grade, is_solution, notebook_path
+from course import nbgrader_meta as nbgrader
+
+CHAPTERS = chapter_names()
 NBGRADER_KEYS = {"grade", "grade_id", "locked", "schema_version", "solution", "task"}
 
 
 def solution_path(chapter):
-    return ROOT / "solutions" / chapter / f"{chapter}.ipynb"
+    return notebook_path(SOLUTIONS, chapter)
 
 
 def read(path):
     return nbformat.read(path, as_version=4)
-
-
-def nbgrader(cell):
-    return cell.metadata.get("nbgrader", {})
-
-
-def is_solution(cell):
-    return nbgrader(cell).get("solution", False)
-
-
-def is_grade(cell):
-    return nbgrader(cell).get("grade", False)
 
 
 def test_chapters_are_found():

@@ -8,10 +8,8 @@
 import functools
 import subprocess
 import sys
-from pathlib import Path
 
 import nbclient
-import nbformat
 import pytest
 from nbgrader.converters import GenerateFeedback
 from nbgrader.coursedir import CourseDirectory
@@ -19,20 +17,20 @@ from nbgrader.preprocessors import ClearHiddenTests
 from traitlets.config.loader import PyFileConfigLoader
 from traitlets.utils.importstring import import_item
 
-ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = sorted(p.stem for p in (ROOT / "solutions").glob("*/*.ipynb") if p.stem == p.parent.name)
+from course import ROOT, chapter_names, is_grade, is_solution
+from course import read_notebook as notebook
+
+CHAPTERS = chapter_names()
 
 
-def notebook(folder, chapter):
-    return nbformat.read(Path(folder) / chapter / f"{chapter}.ipynb", as_version=4)
+@pytest.fixture(scope="session")
+def chapters(chapter_option):
+    """The chapters this run covers: every one, or the one --chapter selects."""
+    return chapter_names(number=chapter_option)
 
 
 def nbgrader_config():
     return PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
-
-
-def is_grade(cell):
-    return cell.metadata.get("nbgrader", {}).get("grade", False)
 
 
 def execute(nb, folder):
@@ -48,10 +46,10 @@ def errors(cell):
 
 # -- the release is current -------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def regenerated(tmp_path_factory):
-    """Every chapter released afresh by tools/release.py into a temporary folder."""
+def regenerated(tmp_path_factory, chapters):
+    """The chapters of this run (all, or the one of --chapter) released afresh by tools/release.py."""
     out = tmp_path_factory.mktemp("release")
-    command = [sys.executable, str(ROOT / "tools" / "release.py"), "--out", str(out)]
+    command = [sys.executable, str(ROOT / "tools" / "release.py"), *chapters, "--out", str(out)]
     subprocess.run(command, cwd=ROOT, check=True, capture_output=True, timeout=300)
     return out
 
@@ -80,7 +78,7 @@ def test_the_release_has_stubs_and_no_solutions_or_hidden_tests(chapter):
     text = (ROOT / "chapters" / chapter / f"{chapter}.ipynb").read_text()
     assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text
     for cell in notebook(ROOT / "chapters", chapter).cells:
-        if cell.metadata.get("nbgrader", {}).get("solution"):
+        if is_solution(cell):
             assert "raise NotImplementedError()" in cell.source, cell.id
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None, cell.id

@@ -1,6 +1,8 @@
-"""Chapter 02's explorers: each draws at creation, redraws on every control, quickly, without leaks."""
+"""Chapter 02's explorers: each draws at creation, redraws on every control, without leaks.
+
+How fast they redraw is measured in benchmarks/widgets_and_loaders.py, not here.
+"""
 import base64
-import time
 
 import matplotlib.pyplot as plt
 import pytest
@@ -36,15 +38,12 @@ def test_the_default_view_is_drawn_at_creation(case):
     assert png.startswith(PNG_SIGNATURE) and len(png) > 10_000
 
 
-def test_every_control_redraws_in_under_a_second(case):
+def test_every_control_redraws(case):
     explorer, _, changes = case
     for name, value in changes:
         before = shown_png(explorer)
-        start = time.perf_counter()
         explorer.controls[name].value = value
-        elapsed = time.perf_counter() - start
         assert shown_png(explorer) != before, name
-        assert elapsed < 2.0, f"{name}: {elapsed:.2f} s (budget about 1 s; 2 s allows for a loaded machine)"
 
 
 def test_controls_redraw_on_release_only(case):

@@ -38,7 +38,8 @@ import nbformat
 import yaml
 from nbclient import NotebookClient
 
-ROOT = Path(__file__).resolve().parents[1]
+from course import ROOT, chapter_names, grade_id, is_grade, is_solution  # tools/course.py
+
 BOOK = ROOT / "jupyter_book"
 VENDOR = BOOK / "_vendor"
 NPM_PACKAGES = {
@@ -47,11 +48,6 @@ NPM_PACKAGES = {
     "@jupyter-widgets/html-manager@1.0.6": ("package/dist", "widgets", "embed.js"),
 }
 CELL_TIMEOUT = 600  # seconds per cell; a chapter is meant to run in about a minute in all
-
-
-def chapter_names(source=ROOT / "solutions"):
-    """The chapters found in ``source``: every folder NN_name holding NN_name.ipynb, sorted."""
-    return sorted(p.name for p in Path(source).iterdir() if (p / f"{p.name}.ipynb").is_file())
 
 
 # --- 1. execute -------------------------------------------------------------------------------
@@ -91,27 +87,20 @@ def execute_chapter(chapter, cache):
 
 # --- 2. the public edition --------------------------------------------------------------------
 
-def nbgrader_id(cell):
-    """The nbgrader grade_id of a cell, or None for a cell nbgrader does not manage."""
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
-
-
 def public_edition(executed, release):
     """``executed`` with every nbgrader cell as in ``release``: stubs, no hidden tests, no outputs.
 
     Inputs: the executed solution notebook and the release notebook of the same chapter.
     Returns a new notebook; ``executed`` is left as it was.
     """
-    released = {nbgrader_id(cell): cell for cell in release.cells if nbgrader_id(cell)}
+    released = {grade_id(cell): cell for cell in release.cells if grade_id(cell)}
     nb = nbformat.from_dict(executed)
     for cell in nb.cells:
-        grading = cell.metadata.get("nbgrader", {})
-        if not (grading.get("solution") or grading.get("grade")):
+        if not (is_solution(cell) or is_grade(cell)):
             continue
-        grade_id = grading["grade_id"]
-        if grade_id not in released:
-            raise SystemExit(f"cell {grade_id!r} is not in the release: run `make release` first")
-        cell.source = released[grade_id].source
+        if grade_id(cell) not in released:
+            raise SystemExit(f"cell {grade_id(cell)!r} is not in the release: run `make release` first")
+        cell.source = released[grade_id(cell)].source
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None

@@ -1,7 +1,7 @@
 """A grading rehearsal: nbgrader's whole workflow on one chapter, with two students, in a scratch folder.
 
     python tools/grade_demo.py                       chapter 00, in a temporary folder (`make grade-demo`)
-    python tools/grade_demo.py 01_perceptrons        another chapter
+    python tools/grade_demo.py 01_perceptrons        another chapter (or by its number: 01)
     python tools/grade_demo.py --keep demo/          keep the folder to look at (feedback, formgrader)
 
 For an instructor who wants to see what grading does before a term starts,
@@ -26,7 +26,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from release import chapter_names  # tools/release.py
+from course import find_chapter  # tools/course.py
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDENTS = {"ada": "the solution notebook", "bob": "the release, not attempted"}
@@ -73,13 +73,15 @@ def rehearse(chapter, course):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("chapter", nargs="?", default="00_getting_started", help="a folder under solutions/")
+    parser.add_argument("chapter", nargs="?", default="00_getting_started",
+                        help="a folder under solutions/, or its number")
     parser.add_argument("--keep", type=Path,
                         help="run in this new folder and keep it (default: a temporary one)")
     args = parser.parse_args(argv)
-    if not (ROOT / "solutions" / args.chapter / f"{args.chapter}.ipynb").is_file():
-        parser.error(f"no chapter {args.chapter!r} under solutions/; "
-                     f"the chapters are {', '.join(chapter_names())}")
+    try:
+        args.chapter = find_chapter(args.chapter)
+    except ValueError as error:
+        parser.error(str(error))
 
     if args.keep is not None:
         if args.keep.exists() and any(args.keep.iterdir()):

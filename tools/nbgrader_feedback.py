@@ -6,8 +6,9 @@ line, the inputs in the message). HideHiddenTestErrors replaces that error
 by a plain sentence, before ClearHiddenTests runs. "Not attempted yet"
 (dlcourse.checks.NotAttempted) stays: it names only the exercise.
 """
-from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
+
+from course import is_grade  # tools/course.py
 
 HIDDEN_MARK = "BEGIN HIDDEN TESTS"
 
@@ -22,7 +23,7 @@ class HideHiddenTestErrors(NbGraderPreprocessor):
     """Replace the error output of a failing grade cell that contains hidden tests."""
 
     def preprocess_cell(self, cell, resources, cell_index):
-        if cell.cell_type == "code" and utils.is_grade(cell) and HIDDEN_MARK in cell.source:
+        if cell.cell_type == "code" and is_grade(cell) and HIDDEN_MARK in cell.source:
             for output in cell.get("outputs", []):
                 if output.output_type == "error" and output.ename != "NotAttempted":
                     output.ename = "TestFailed"

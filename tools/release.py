@@ -26,12 +26,7 @@ from nbgrader.converters.base import NbGraderException
 from nbgrader.coursedir import CourseDirectory
 from traitlets.config.loader import PyFileConfigLoader
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def chapter_names(source=ROOT / "solutions"):
-    """The chapters found in ``source``: every folder NN_name holding NN_name.ipynb, sorted."""
-    return sorted(p.name for p in Path(source).iterdir() if (p / f"{p.name}.ipynb").is_file())
+from course import ROOT, chapter_names  # tools/course.py
 
 
 def nbgrader_config(release_directory, db_url=None):

@@ -8,14 +8,20 @@ from . import utils
 from .activation import ELU, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .batchnorm import BatchNorm1d, BatchNorm2d
 from .containers import Flatten, Identity, Sequential
+from .conv import Conv2d
 from .dropout import Dropout
+from .embedding import Embedding
 from .linear import Linear
 from .maxout import Maxout
 from .module import Module, Parameter
+from .pooling import AvgPool2d, MaxPool2d
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
 __all__ = [
     "Parameter", "Module", "Sequential", "Identity", "Flatten", "Linear",
     "ReLU", "LeakyReLU", "ELU", "Sigmoid", "Tanh", "Softmax",
     "Dropout", "BatchNorm1d", "BatchNorm2d", "Maxout",
+    "Conv2d", "MaxPool2d", "AvgPool2d",
+    "Embedding", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
     "MSELoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "utils",
 ]

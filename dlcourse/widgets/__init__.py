@@ -2,13 +2,19 @@
 
 ``explorer`` holds the shared plumbing (an :class:`Explorer` draws its
 default view at once, so executed notebooks and the website show a
-picture); each chapter's explorers live in a module of their own.
+picture). Each chapter's explorers live in the module named after the
+chapter, next to its numbers in ``dlcourse.<chapter>``:
+
+    getting_started   00   sigmoid_explorer
+    perceptrons       01   neuron_explorer, perceptron_stepper, feature_map_explorer
+    activations       02   activation_explorer, depth_explorer, dead_relu_explorer
+    backpropagation   03   graph_stepper, init_explorer, learning_rate_explorer
 """
 from .activations import activation_explorer, dead_relu_explorer, depth_explorer
-from .backprop import graph_stepper, init_explorer, learning_rate_explorer
+from .backpropagation import graph_stepper, init_explorer, learning_rate_explorer
 from .explorer import Explorer, dropdown, figure_output, slider
-from .perceptron import feature_map_explorer, neuron_explorer, perceptron_stepper
-from .sigmoid import draw_sigmoid, sigmoid_explorer
+from .getting_started import draw_sigmoid, sigmoid_explorer
+from .perceptrons import feature_map_explorer, neuron_explorer, perceptron_stepper
 
 __all__ = ["Explorer", "slider", "dropdown", "figure_output", "draw_sigmoid", "sigmoid_explorer",
            "neuron_explorer", "perceptron_stepper", "feature_map_explorer",

@@ -1,4 +1,4 @@
-"""Chapter 02: explorers for activation functions.
+"""Chapter 02: explorers for activation functions (their numbers: ``dlcourse.activations``).
 
     activation_explorer()   f and f' of one activation; where the gradient is nearly zero
     depth_explorer()        the gradient's size layer by layer in a deep random stack
@@ -10,7 +10,8 @@ import ipywidgets as widgets
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ..activation_stats import ACTIVATIONS, dead_fraction_during_training, gradient_norms_through_depth
+from ..activations import ACTIVATIONS, dead_fraction_during_training, gradient_norms_through_depth
+from ..data import load_digits
 from .explorer import Explorer, dropdown, slider
 
 # What the parameter slider means for each activation (None: the function has no parameter).
@@ -92,20 +93,13 @@ LEARNING_RATES = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
 STEPS = 30
 
 
-@functools.lru_cache(maxsize=1)
-def _digits():
-    """The digits training set (loaded once)."""
-    from ..data import load_digits
-    split = load_digits()
-    return split.X_train, split.y_train
-
-
 @functools.lru_cache(maxsize=256)
 def _dead_curve(lr, bias_offset):
     """Dead fraction before and after each of STEPS full-batch steps (cached: a redraw reuses runs)."""
-    X, y = _digits()
+    split = load_digits()                                  # cached in dlcourse.data
     with threadpool_limits(1):   # small matrices: one thread is faster than two that compete
-        return dead_fraction_during_training(X, y, lr, bias_offset=bias_offset, steps=STEPS)
+        return dead_fraction_during_training(split.X_train, split.y_train, lr, bias_offset=bias_offset,
+                                             steps=STEPS)
 
 
 def draw_dead_relu(fig, lr, bias_offset):

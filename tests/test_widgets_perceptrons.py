@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from dlcourse import perceptron as P
+from dlcourse import perceptrons as P
 from dlcourse import widgets
-from dlcourse.widgets import perceptron as WP
+from dlcourse.widgets import perceptrons as WP
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

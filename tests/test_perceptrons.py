@@ -1,11 +1,11 @@
-"""dlcourse.perceptron: the neuron, the perceptron rule, the logistic neuron, the feature map, XOR."""
+"""dlcourse.perceptrons (chapter 01): the neuron, the perceptron rule, logistic neuron, feature map, XOR."""
 import numpy as np
 import pytest
 import torch
 
 from dlcourse import data, gradcheck, losses, nn
 from dlcourse import functional as F
-from dlcourse import perceptron as P
+from dlcourse import perceptrons as P
 from dlcourse.honesty import ReferenceCalledError, forbid
 
 

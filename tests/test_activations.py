@@ -1,9 +1,9 @@
-"""dlcourse.activation_stats: dead ReLU units and gradients through depth."""
+"""dlcourse.activations (chapter 02): dead ReLU units and gradients through depth."""
 import numpy as np
 import pytest
 import torch
 
-from dlcourse import activation_stats as S
+from dlcourse import activations as S
 from dlcourse.honesty import ReferenceCalledError, forbid
 
 
@@ -54,7 +54,8 @@ def test_sigmoid_gradients_vanish_and_he_keeps_relu_gradients_level():
 
 
 def test_unknown_activation_is_named():
-    with pytest.raises(ValueError, match="'softplus'"):
+    message = "gradient_norms_through_depth expects an activation among .*, got 'softplus'"
+    with pytest.raises(ValueError, match=message):
         S.gradient_norms_through_depth("softplus")
 
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from .. import data
 from .. import functional as F
-from .. import perceptron as P
+from .. import perceptrons as P
 from .explorer import Explorer, dropdown, slider
 
 CLASS_COLORS = ("#2166ac", "#b2182b")    # class 0 blue, class 1 red, as the RdBu_r surfaces

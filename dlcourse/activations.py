@@ -1,4 +1,4 @@
-"""Measurements on activations: dead ReLU units, and gradients through a deep stack.
+"""Chapter 02: measurements on activations: dead ReLU units, and gradients through a deep stack.
 
     dead_fraction(Z)                         the share of units that no input switches on
     gradient_norms_through_depth(...)        how big the gradient dL/dZ is, layer by layer
@@ -12,6 +12,9 @@ from . import functional as F
 from . import losses, nn, optim
 from ._validate import as_real_array, check_ndim
 from .honesty import reference
+from .train import train_step
+
+__all__ = ["ACTIVATIONS", "dead_fraction", "gradient_norms_through_depth", "dead_fraction_during_training"]
 
 # name -> (f, f'), each elementwise on an array of any shape.
 ACTIVATIONS = {
@@ -23,9 +26,10 @@ ACTIVATIONS = {
 }
 
 
-def _activation(name):
+def _activation(name, who):
+    """(f, f') of the activation called ``name``, or ValueError naming ``who`` asked."""
     if name not in ACTIVATIONS:
-        raise ValueError(f"expected an activation among {sorted(ACTIVATIONS)}, got {name!r}")
+        raise ValueError(f"{who} expects an activation among {sorted(ACTIVATIONS)}, got {name!r}")
     return ACTIVATIONS[name]
 
 
@@ -65,7 +69,7 @@ def gradient_norms_through_depth(activation, depth=20, width=100, weight_scale=1
         (depth,) array: the root-mean-square entry of dL/dZ^[l], for l = 1 (next
         to the input) .. depth (next to the loss).
     """
-    f, f_grad = _activation(activation)
+    f, f_grad = _activation(activation, "gradient_norms_through_depth")
     rng = np.random.default_rng(seed)
     weights = [rng.normal(0.0, weight_scale / np.sqrt(width), size=(width, width)) for _ in range(depth)]
     a = rng.standard_normal((n_samples, width))
@@ -112,9 +116,6 @@ def dead_fraction_during_training(X, y, lr, bias_offset=0.0, hidden=100, steps=3
     loss_fn, optimizer = losses.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=lr)
     dead = [dead_fraction(first(X))]
     for _ in range(steps):
-        optimizer.zero_grad()
-        loss_fn(model(X), y)
-        model.backward(loss_fn.backward())
-        optimizer.step()
+        train_step(model, loss_fn, optimizer, X, y)
         dead.append(dead_fraction(first(X)))
     return np.array(dead)
