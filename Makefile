@@ -8,6 +8,8 @@
 #   make bench    run the speed benchmarks (numpy against PyTorch; explorers and loaders)
 #   make grade-demo  rehearse nbgrader grading on one chapter (CHAPTER=NN or NN_name) with two students
 #   make lint     ruff on the package, tests, tools, benchmarks and the solution notebooks
+#   make student-edition DIR=path  export the students' repository for a graded class into DIR
+#                 (no solutions/, no hidden tests; UP_TO=NN: only chapters 00 to NN)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -18,7 +20,7 @@ PORT   ?= 8888
 # Jupyter refuses to run as root unless told; course machines and containers often are root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: setup data system-deps lab test release book bench grade-demo lint clean
+.PHONY: setup data system-deps lab test release book bench grade-demo student-edition lint clean
 
 setup: $(STAMP) data
 
@@ -80,6 +82,12 @@ bench: setup
 # Release, autograde, feedback and export in a scratch folder; the course's gradebook is not touched.
 grade-demo: setup
 	$(BIN)/python tools/grade_demo.py $(or $(CHAPTER),00_getting_started)
+
+# A separate repository for a graded class: release notebooks, package, the students' README,
+# Makefile and tests; no solutions/, hidden tests or instructor tooling. See INSTRUCTORS.md.
+student-edition: setup
+	@test -n "$(DIR)" || { echo "usage: make student-edition DIR=../dlcourse-student [UP_TO=NN]"; exit 2; }
+	$(BIN)/python tools/student_edition.py "$(DIR)" $(if $(UP_TO),--up-to $(UP_TO))
 
 lint: setup
 	$(BIN)/ruff check dlcourse tests tools benchmarks solutions

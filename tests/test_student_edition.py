@@ -25,6 +25,7 @@ import sys
 import sysconfig
 import threading
 import time
+import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -567,6 +568,19 @@ def wait_for_url(process, printed, timeout):
     return url[0] if url else None
 
 
+def open_when_listening(url, timeout):
+    """urlopen(url), retried while the connection is refused: on a busy machine the server may print
+    its URL a moment before it accepts connections."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return urllib.request.urlopen(url, timeout=30)
+        except urllib.error.URLError as error:
+            if not isinstance(error.reason, ConnectionRefusedError) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
 @pytest.mark.slow
 def test_make_lab_opens_chapter_00(clone):
     start = time.perf_counter()
@@ -577,8 +591,8 @@ def test_make_lab_opens_chapter_00(clone):
     try:
         url = wait_for_url(lab, printed, timeout=300)
         assert url and f"/lab/tree/{CHAPTER_00}?token=" in url, "".join(printed)
-        with urllib.request.urlopen(url, timeout=30) as page:
-            assert page.status == 200 and "JupyterLab" in page.read().decode()
+        page = open_when_listening(url, timeout=60)
+        assert page.status == 200 and "JupyterLab" in page.read().decode()
         base, token = url.split("/lab/tree/")[0], url.split("token=")[1]
         with urllib.request.urlopen(f"{base}/api/contents/{CHAPTER_00}?token={token}", timeout=30) as answer:
             model = json.load(answer)
