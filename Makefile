@@ -77,6 +77,8 @@ book: setup
 
 bench: setup
 	$(BIN)/python benchmarks/mlp_step.py
+	$(BIN)/python benchmarks/conv_step.py
+	$(BIN)/python benchmarks/rnn_step.py
 	$(BIN)/python benchmarks/widgets_and_loaders.py
 
 # Release, autograde, feedback and export in a scratch folder; the course's gradebook is not touched.

@@ -27,16 +27,14 @@ the size of the largest im2col column matrix.
 import argparse
 import os
 import statistics
-import time
 
 import numpy as np
 import torch
-from threadpoolctl import threadpool_limits
+from timing import BUSY_WARNING, alternating_blocks, same_threads
 
 import dlcourse
 from dlcourse import nn
 
-PAUSE, BLOCK_WARMUP = 0.3, 3
 GOALS = {"conv": 2.5, "maxpool": 1.5}
 
 
@@ -100,34 +98,15 @@ def steppers(make, args, rng):
     return {"dlcourse": dlcourse_step, "PyTorch": torch_step}, ours
 
 
-def time_steps(step, n):
-    """Run ``step`` n times; return the duration of each call in seconds."""
-    times = []
-    for _ in range(n):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return times
-
-
 def measure(steps, args):
     """Median and fastest step times {framework: (median ms, min ms)} of alternating, paused blocks."""
-    for step in steps.values():
-        time_steps(step, args.warmup)
-    times = {name: [] for name in steps}
-    per_block = max(1, args.repeats // args.blocks)
-    for _ in range(args.blocks):
-        for name, step in steps.items():
-            time.sleep(PAUSE)
-            time_steps(step, BLOCK_WARMUP)
-            times[name] += time_steps(step, per_block)
+    times = alternating_blocks(steps, args.repeats, args.warmup, args.blocks)
     return {name: (statistics.median(samples) * 1e3, min(samples) * 1e3) for name, samples in times.items()}
 
 
 def main():
     args = parse_args()
-    torch.set_num_threads(args.threads)
-    with threadpool_limits(limits=args.threads, user_api="blas"):
+    with same_threads(args.threads):
         run(args)
 
 
@@ -158,8 +137,7 @@ def run(args):
     print(f"largest im2col column matrix: {largest_cols / 1e6:.1f} MB ({largest_cols} bytes)")
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     if busy:
-        print("warning: a median is more than twice the fastest step: the machine was busy, "
-              "run again when it is idle")
+        print(BUSY_WARNING)
 
 
 if __name__ == "__main__":

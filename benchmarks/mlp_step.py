@@ -8,10 +8,7 @@ numpy's OpenBLAS). Each is warmed up, then timed in alternating blocks (so
 that a busy moment of the machine hits both alike); the table reports the
 median step time and the ratio dlcourse / PyTorch.
 
-Between blocks the script pauses for PAUSE seconds and runs a few untimed
-steps: after its last matrix product, each library's idle worker threads
-keep spinning for a while (OpenBLAS for about 0.1 s), and without the pause
-they would take a core away from the other library's first steps.
+benchmarks/timing.py says how the blocks are timed.
 
     .venv/bin/python benchmarks/mlp_step.py               # defaults: 300 timed steps each
     .venv/bin/python benchmarks/mlp_step.py --repeats 1000 --threads 1
@@ -19,18 +16,16 @@ they would take a core away from the other library's first steps.
 import argparse
 import os
 import statistics
-import time
 
 import numpy as np
 import torch
-from threadpoolctl import threadpool_limits
+from timing import BUSY_WARNING, alternating_blocks, machine_was_busy, same_threads
 
 import dlcourse
 from dlcourse import losses, nn, optim
 
 SIZES = (784, 256, 256, 10)
 LR, MOMENTUM = 0.01, 0.9
-PAUSE, BLOCK_WARMUP = 0.3, 3
 
 
 def parse_args():
@@ -90,20 +85,9 @@ def torch_stepper(model, X, y):
     return step
 
 
-def time_steps(step, n):
-    """Run ``step`` n times; return the duration of each call in seconds."""
-    times = []
-    for _ in range(n):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return times
-
-
 def main():
     args = parse_args()
-    torch.set_num_threads(args.threads)
-    with threadpool_limits(limits=args.threads, user_api="blas"):
+    with same_threads(args.threads):
         run(args)
 
 
@@ -115,15 +99,7 @@ def run(args):
     steps = {"dlcourse": dlcourse_stepper(ours, X, y), "PyTorch": torch_stepper(theirs, X, y)}
 
     first_losses = {name: step() for name, step in steps.items()}   # same weights, same batch
-    for step in steps.values():
-        time_steps(step, args.warmup)
-    times = {name: [] for name in steps}
-    per_block = max(1, args.repeats // args.blocks)
-    for _ in range(args.blocks):
-        for name, step in steps.items():
-            time.sleep(PAUSE)
-            time_steps(step, BLOCK_WARMUP)
-            times[name] += time_steps(step, per_block)
+    times = alternating_blocks(steps, args.repeats, args.warmup, args.blocks)
 
     print(f"MLP {'-'.join(map(str, SIZES))}, batch {args.batch}, float32, SGD momentum {MOMENTUM}; "
           f"{len(times['dlcourse'])} timed steps each; {args.threads} threads (cpu_count {os.cpu_count()}); "
@@ -137,9 +113,8 @@ def run(args):
         print(f"{name:10} {medians[name]:10.3f} {ms.min():8.3f} {np.percentile(ms, 90):8.3f}")
     ratio = medians["dlcourse"] / medians["PyTorch"]
     print(f"ratio dlcourse / PyTorch (median): {ratio:.2f}x  (goal: at most 1.3x)")
-    if any(np.percentile(samples, 50) > 2 * min(samples) for samples in times.values()):
-        print("warning: the median is more than twice the fastest step: the machine was busy, "
-              "run again when it is idle")
+    if machine_was_busy(times):
+        print(BUSY_WARNING)
 
 
 if __name__ == "__main__":

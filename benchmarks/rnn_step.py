@@ -9,8 +9,7 @@ the same data, and both use the same number of threads (torch.set_num_threads
 for PyTorch, threadpoolctl for numpy's OpenBLAS). Each is warmed up, then
 timed in alternating blocks (so that a busy moment of the machine hits
 both alike); the table reports the median step time and the ratio
-dlcourse / PyTorch. See benchmarks/mlp_step.py for why blocks start
-after a pause.
+dlcourse / PyTorch. benchmarks/timing.py says how the blocks are timed.
 
     .venv/bin/python benchmarks/rnn_step.py               # defaults: 2 threads, 100 timed steps each
     .venv/bin/python benchmarks/rnn_step.py --repeats 300 --layers LSTM
@@ -18,18 +17,16 @@ after a pause.
 import argparse
 import os
 import statistics
-import time
 
 import numpy as np
 import torch
-from threadpoolctl import threadpool_limits
+from timing import BUSY_WARNING, alternating_blocks, machine_was_busy, same_threads
 
 import dlcourse
 from dlcourse import nn
 
 T, N, D, H = 50, 64, 65, 128
 GOAL = 1.5
-PAUSE, BLOCK_WARMUP = 0.3, 2
 LAYERS = {"LSTM": (nn.LSTM, torch.nn.LSTM), "GRU": (nn.GRU, torch.nn.GRU), "RNN": (nn.RNN, torch.nn.RNN)}
 
 
@@ -75,16 +72,6 @@ def torch_stepper(layer, x, grad_out):
     return step
 
 
-def time_steps(step, n):
-    """Run ``step`` n times; return the duration of each call in seconds."""
-    times = []
-    for _ in range(n):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return times
-
-
 def benchmark(name, args, rng):
     x = rng.normal(size=(T, N, D)).astype(np.float32)
     grad_out = rng.normal(size=(T, N, H)).astype(np.float32)
@@ -92,22 +79,12 @@ def benchmark(name, args, rng):
     steps = {"dlcourse": dlcourse_stepper(ours, x, grad_out), "PyTorch": torch_stepper(theirs, x, grad_out)}
     outputs = [step() for step in steps.values()]                  # same weights, same data
     difference = float(np.max(np.abs(outputs[0] - outputs[1])))
-    for step in steps.values():
-        time_steps(step, args.warmup)
-    times = {framework: [] for framework in steps}
-    per_block = max(1, args.repeats // args.blocks)
-    for _ in range(args.blocks):
-        for framework, step in steps.items():
-            time.sleep(PAUSE)
-            time_steps(step, BLOCK_WARMUP)
-            times[framework] += time_steps(step, per_block)
-    return times, difference
+    return alternating_blocks(steps, args.repeats, args.warmup, args.blocks), difference
 
 
 def main():
     args = parse_args()
-    torch.set_num_threads(args.threads)
-    with threadpool_limits(limits=args.threads, user_api="blas"):
+    with same_threads(args.threads):
         run(args)
 
 
@@ -129,9 +106,8 @@ def run(args):
         goal = f"(goal: at most {GOAL}x)" if name != "RNN" else "(for information)"
         print(f"{name} ratio dlcourse / PyTorch (median): {ratio:.2f}x  {goal}; "
               f"max |output difference| {difference:.1e}")
-        if any(np.percentile(samples, 50) > 2 * min(samples) for samples in times.values()):
-            print("warning: the median is more than twice the fastest step: the machine was busy, "
-                  "run again when it is idle")
+        if machine_was_busy(times):
+            print(BUSY_WARNING)
     print(f"load average at the end {os.getloadavg()[0]:.2f}")
 
 
