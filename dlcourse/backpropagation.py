@@ -10,27 +10,30 @@ the honesty guard, see ``dlcourse.checks.run_student``, and raises
 
     loss_backward(loss_class)                  a loss's gradient as a function (pred, target) -> dL/dpred
     check_two_layer_backward(fn, X, y, ...)    four gradients against backpropagation through nn's layers
+    check_numerical_gradient(fn, cases)        central differences, and x restored exactly
     check_minibatches(fn, N, batch_size)       sizes, coverage, pairing and shuffling of the batches
     check_sgd_step(fn, shapes, lr)             one in-place step against optim.SGD
-    check_init(fn, reference, ...)             shape, dtype, mean, variance (and range) of a large draw
+    check_init(fn, reference, ...)             shape, dtype, the generator used, the distribution of a draw
     check_training(fn, X_train, ...)           a falling loss and 95% test accuracy on the digits
 
 Their drawing lives in ``dlcourse.widgets.backpropagation``.
 """
 import functools
+import math
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from . import checks, data, losses, nn, optim, train
+from . import checks, data, gradcheck, losses, nn, optim, train
 from . import functional as F
 from .honesty import forbid
 
 __all__ = [
     "GRAPH_X", "GRAPH_Y", "GRAPH_W", "GRAPH_B", "GRAPH_V", "GRAPH_C", "NODES", "graph_steps",
     "INIT_SCHEMES", "init_std", "layer_statistics", "LR_RATES", "LR_STEPS", "loss_curve",
-    "loss_backward", "two_layer_gradients", "check_two_layer_backward", "check_minibatches",
-    "check_sgd_step", "check_init", "check_training",
+    "loss_backward", "two_layer_gradients", "check_two_layer_backward", "check_numerical_gradient",
+    "check_minibatches",
+    "check_sgd_step", "check_init", "ks_distance", "ks_allowed", "check_training",
 ]
 
 # -- 1. a 2-2-1 network, one node at a time ----------------------------------------------------
@@ -251,7 +254,10 @@ def check_two_layer_backward(two_layer_backward, X, y, W1, b1, W2, b2, quiet=Fal
     """The student's ``two_layer_backward(X, y, W1, b1, W2, b2)`` against :func:`two_layer_gradients`.
 
     While it runs, nn.Linear and CrossEntropyLoss are forbidden. The four
-    gradients are compared in the order backpropagation computes them.
+    gradients are compared in the order backpropagation computes them, at the
+    tolerance of the inputs' dtype. A float64 gradient for float32 inputs is
+    accepted (a float64 one-hot such as ``np.eye(C)[y]`` gives one); any other
+    dtype is not.
     """
     __tracebackhide__ = True
     expected = two_layer_gradients(X, y, W1, b1, W2, b2)
@@ -262,10 +268,43 @@ def check_two_layer_backward(two_layer_backward, X, y, W1, b1, W2, b2, quiet=Fal
         raise checks.CheckFailed(
             f"{call} returned {checks._abridge(got)}; expected a dict with keys W1, b1, W2, b2.")
     for name in ("W2", "b2", "W1", "b1"):   # in the order backpropagation computes them
-        checks.assert_close(got[name], expected[name], call=f"{call}: the gradient of {name}")
+        checks.assert_close(got[name], expected[name], call=f"{call}: the gradient of {name}",
+                            check_dtype=not _upcast(got[name], expected[name]))
     if not quiet:
         print("\u2714 two_layer_backward: all four gradients agree with backpropagation "
               "through dlcourse's layers.")
+
+
+def _upcast(got, expected):
+    """True if ``got`` is a float64 array where a float32 one is expected (no precision lost)."""
+    return getattr(got, "dtype", None) == np.float64 and expected.dtype == np.float32
+
+
+def check_numerical_gradient(numerical_gradient, cases, quiet=False):
+    """The student's ``numerical_gradient(f, x)`` against ``gradcheck.numerical_gradient`` (forbidden).
+
+    ``cases`` is a list of (f, x). The result must be float64 of x's shape
+    and agree at float64 tolerance; afterwards x must hold exactly the values
+    it had: the exercise perturbs x in place, so a restore that rounds
+    (``x[i] -= eps`` after ``x[i] += eps``) is reported as such.
+    """
+    __tracebackhide__ = True
+    for f, x in cases:
+        expected = gradcheck.numerical_gradient(f, x.copy())
+        mine = x.copy()
+        call = f"`numerical_gradient` for x = {checks._abridge(x)}"
+        got, _ = checks.run_student(numerical_gradient, (f, mine), "numerical_gradient", call,
+                                    forbidden=[gradcheck.numerical_gradient])
+        checks.assert_close(got, expected, call=call)
+        if not np.array_equal(mine, x):
+            index = tuple(int(i) for i in np.argwhere(mine != x)[0])
+            raise checks.CheckFailed(
+                f"{call} returned the right gradient, but x{list(index)} was {x[index]!r} before the call "
+                f"and is {mine[index]!r} after it. Perturbing x in place is what the exercise asks; restore "
+                "each entry with the value saved before (old = x[i] ... x[i] = old): adding and "
+                "subtracting eps rounds and does not give the old value back.")
+    if not quiet:
+        print(f"\u2714 numerical_gradient: correct on {len(cases)} input(s), x restored exactly.")
 
 
 def check_minibatches(minibatches, N, batch_size, seed=0, quiet=False):
@@ -273,7 +312,9 @@ def check_minibatches(minibatches, N, batch_size, seed=0, quiet=False):
 
     Row n of X is (n, -n) and its label is n, so the check sees the batch
     sizes, that every row comes exactly once, that rows keep their labels,
-    and that the order is shuffled. data.minibatches is forbidden meanwhile.
+    that the order is shuffled, and that the generator passed in decides it
+    (two generators with the same seed give the same order). data.minibatches
+    is forbidden meanwhile.
     """
     __tracebackhide__ = True
     X = np.stack([np.arange(N), -np.arange(N)], axis=1).astype(float)    # row n is (n, -n); its label is n
@@ -298,6 +339,11 @@ def check_minibatches(minibatches, N, batch_size, seed=0, quiet=False):
                                      f"{yb.tolist()}; index X and y with the same indices.")
     if N > 3 and np.array_equal(labels, np.arange(N)):
         raise checks.CheckFailed(f"{call} kept the original order; shuffle with rng.permutation(N).")
+    again, _ = checks.run_student(every_batch, (), "minibatches", call, forbidden=[data.minibatches],
+                                  student=minibatches)
+    if not np.array_equal(np.concatenate([yb for _, yb in again]), labels):
+        raise checks.CheckFailed(f"{call} gave two different orders for two generators with the same seed: "
+                                 "shuffle with the rng you get (rng.permutation(N)), not with np.random.")
     if not quiet:
         print(f"\u2714 minibatches: {call[14:]}: sizes {sizes}, every example once, "
               "rows and labels together, shuffled.")
@@ -332,23 +378,38 @@ def check_sgd_step(sgd_step, shapes, lr, dtype=np.float64, quiet=False):
 
 
 def check_init(init_fn, reference, fan_in, fan_out, variance, bound=None, quiet=False):
-    """The student's ``init_fn(fan_in, fan_out, rng)``: a float32 (fan_out, fan_in) draw, right statistics.
+    """The student's ``init_fn(fan_in, fan_out, rng)``: a float32 (fan_out, fan_in) draw from ``rng``.
 
-    The draw's mean must be 0 and its variance ``variance``, each within 5
-    standard errors; with ``bound``, the entries must fill U(-bound, bound).
-    Two generators must give two different draws. ``reference`` (the
+    Checked, in order: shape and dtype; that the generator passed in decides
+    the draw (the same seed twice gives the same weights, two seeds give two
+    draws); mean 0 and variance ``variance`` (each within 5 standard
+    errors); with ``bound``, entries that fill U(-bound, bound); and the
+    distribution itself, by the Kolmogorov-Smirnov distance between the
+    entries and N(0, variance) (or U(-bound, bound) with ``bound``), so that
+    a uniform draw with He's variance is no He draw. ``reference`` (the
     dlcourse initialiser it re-implements) is forbidden meanwhile.
     """
     __tracebackhide__ = True
     call = f"`{init_fn.__name__}` with fan_in = {fan_in}, fan_out = {fan_out}"
-    W, _ = checks.run_student(init_fn, (fan_in, fan_out, np.random.default_rng(0)), init_fn.__name__, call,
-                              forbidden=[reference])
+
+    def draw(seed):
+        W, _ = checks.run_student(init_fn, (fan_in, fan_out, np.random.default_rng(seed)), init_fn.__name__,
+                                  call, forbidden=[reference])
+        return W
+
+    W = draw(0)
     if not isinstance(W, np.ndarray) or W.shape != (fan_out, fan_in):
         raise checks.CheckFailed(f"{call} returned {checks._abridge(W)}; expected an array of shape "
                                  f"(fan_out, fan_in) = ({fan_out}, {fan_in}).")
     if W.dtype != np.float32:
         raise checks.CheckFailed(
             f"{call} returned dtype {W.dtype}; expected float32 (use .astype(np.float32)).")
+    if not np.array_equal(W, draw(0)):
+        raise checks.CheckFailed(f"{call} gave two different draws for two generators with the same seed: "
+                                 "draw from the rng you get, not from np.random or a new generator.")
+    if np.array_equal(W, draw(1)):
+        raise checks.CheckFailed(
+            f"{call} gave the same weights for two generators: draw from the rng you get.")
     sem = np.sqrt(2.0 / W.size) * variance          # standard error of the sample variance (about)
     if abs(W.var() - variance) > 5 * sem + 1e-12 or abs(W.mean()) > 5 * np.sqrt(variance / W.size):
         raise checks.CheckFailed(f"{call}: entries have mean {W.mean():.3g} and variance {W.var():.4g}; "
@@ -356,14 +417,32 @@ def check_init(init_fn, reference, fan_in, fan_out, variance, bound=None, quiet=
     if bound is not None and (np.abs(W).max() > bound * (1 + 1e-6) or np.abs(W).max() < 0.95 * bound):
         raise checks.CheckFailed(
             f"{call}: entries reach {np.abs(W).max():.4g}; expected U(-r, r) with r = {bound:.4g}.")
-    W2, _ = checks.run_student(init_fn, (fan_in, fan_out, np.random.default_rng(1)), init_fn.__name__, call,
-                               forbidden=[reference])
-    if np.array_equal(W, W2):
+    distance, allowed = ks_distance(W, variance, bound), ks_allowed(W.size)
+    if distance > allowed:
+        expected = "N(0, std^2)" if bound is None else "U(-r, r)"
         raise checks.CheckFailed(
-            f"{call} gave the same weights for two generators: draw from the rng you get.")
+            f"{call}: the mean and variance are right, but the entries are not distributed as {expected}: "
+            f"their distribution function is up to {distance:.3f} away from it (a right draw of "
+            f"{W.size} entries stays within {allowed:.3f}). Use rng.normal for He, rng.uniform for Xavier.")
     if not quiet:
         print(f"\u2714 {init_fn.__name__}: shape ({fan_out}, {fan_in}), float32, variance {W.var():.4g} "
-              f"(expected {variance:.4g}).")
+              f"(expected {variance:.4g}), drawn from the rng passed in, distributed as expected.")
+
+
+def ks_distance(W, variance, bound=None):
+    """The Kolmogorov-Smirnov distance between the entries of W and N(0, variance), or U(-bound, bound)."""
+    w = np.sort(np.asarray(W, dtype=np.float64).ravel())
+    if bound is None:
+        cdf = 0.5 * (1.0 + np.frompyfunc(math.erf, 1, 1)(w / np.sqrt(2.0 * variance)).astype(np.float64))
+    else:
+        cdf = np.clip((w + bound) / (2.0 * bound), 0.0, 1.0)
+    n = len(w)
+    return float(max(np.max(np.arange(1, n + 1) / n - cdf), np.max(cdf - np.arange(n) / n)))
+
+
+def ks_allowed(n, alpha=1e-6):
+    """The distance a right draw of n entries exceeds with probability about alpha (Kolmogorov's bound)."""
+    return float(np.sqrt(np.log(2.0 / alpha) / (2.0 * n)))
 
 
 def check_training(train_model, X_train, y_train, X_test, y_test, epochs=15, required=0.95, quiet=False):

@@ -16,9 +16,13 @@ The functions a test cell uses:
     check_layer_gradients(layer, x)                     a layer's backward against central differences
     assert_close(got, expected)                         compare one result
 """
+import contextlib
 import copy
+import functools
 import inspect
 import os
+import sys
+import sysconfig
 import warnings
 
 import numpy as np
@@ -50,7 +54,8 @@ class NotAttempted(CheckFailed):
 
 # -- checking values ----------------------------------------------------------------
 def check_function(student_fn, reference_fn, inputs, *, rtol=None, atol=None, name=None,
-                   check_dtype=True, allow_warnings=False, quiet=False, result_names=None):
+                   check_dtype=True, allow_warnings=False, quiet=False, result_names=None,
+                   forbidden_numpy=()):
     """Check ``student_fn`` against ``reference_fn`` on every input.
 
     Inputs:
@@ -64,11 +69,15 @@ def check_function(student_fn, reference_fn, inputs, *, rtol=None, atol=None, na
         name: the name used in messages, default ``student_fn.__name__``.
         check_dtype: the result must have the reference's dtype.
         allow_warnings: if False, a numpy warning (overflow, invalid value,
-            division by zero) during the student's call fails the check.
+            division by zero) during the student's call fails the check, and so
+            does silencing numpy's warnings (np.errstate, np.seterr,
+            warnings.filterwarnings / simplefilter) inside the student's code.
         quiet: if False, print one line when every input passed.
         result_names: for a ``reference_fn`` that returns a tuple, such as
             ``(w, b, n_updates)``, the names of its entries; the student's
             tuple is then compared entry by entry, each named in messages.
+        forbidden_numpy: names of numpy functions the exercise forbids, e.g.
+            ("tanh",): a call of np.tanh from the student's code fails.
     Raises:
         NotAttempted, CheckFailed, or the student's own error.
     """
@@ -82,7 +91,9 @@ def check_function(student_fn, reference_fn, inputs, *, rtol=None, atol=None, na
         student_args = _copy(args)
         # a reference written in the test cell (a lambda) is no dlcourse reference: nothing to forbid
         forbidden = [reference_fn] if hasattr(reference_fn, "reference_name") else []
-        got, numpy_warnings = run_student(student_fn, student_args, name, call, forbidden=forbidden)
+        got, numpy_warnings = run_student(student_fn, student_args, name, call, forbidden=forbidden,
+                                          forbidden_numpy=forbidden_numpy,
+                                          allow_silencing=allow_warnings)
         if isinstance(expected, tuple):   # several results: compare them one by one
             _assert_each_close(got, expected, result_names, call, rtol=rtol, atol=atol,
                                check_dtype=check_dtype)
@@ -149,7 +160,9 @@ def assert_close(got, expected, *, rtol=None, atol=None, call="The result", inpu
             "A nan or inf usually comes from an overflow, such as np.exp of a large number."
         )
     count = f" {int((~close).sum())} of {close.size} entries differ." if close.size > 1 else ""
-    raise CheckFailed(f"{call} is wrong{at}: expected {_fmt(e)}, got {_fmt(g)}{there}.{count}")
+    got_text, expected_text = _fmt_pair(g, e)
+    raise CheckFailed(f"{call} is wrong{at}: expected {expected_text}, got {got_text}{there}.{count}"
+                      f"{_precision_hint(got, expected, rtol, atol)}")
 
 
 def _assert_each_close(got, expected, names, call, **tolerances):
@@ -275,7 +288,7 @@ def _gradient_message(name, comparison):
 
 
 # -- running the student's code ------------------------------------------------------
-def run_student(fn, args, name, call, forbidden=(), student=None):
+def run_student(fn, args, name, call, forbidden=(), student=None, forbidden_numpy=(), allow_silencing=True):
     """Call ``fn(*args)`` with the dlcourse references in ``forbidden`` switched off.
 
     Returns (result, numpy warnings as strings). Turns the nbgrader stub into
@@ -286,13 +299,19 @@ def run_student(fn, args, name, call, forbidden=(), student=None):
     exercise is not written" from "it calls another one that is not".
     Everything in ``forbidden`` must be a dlcourse reference (a TypeError
     otherwise), so a test cannot believe it forbids what it does not.
+    ``forbidden_numpy`` names numpy functions (e.g. "tanh") that the student's
+    code may not call; with ``allow_silencing=False`` the student's code may
+    not switch numpy's warnings off either (np.errstate, np.seterr,
+    warnings.filterwarnings, warnings.simplefilter). Both are refused only when
+    called from outside numpy and dlcourse, as CheckFailed.
     """
     __tracebackhide__ = True
     with forbid(*forbidden), warnings.catch_warnings(record=True) as caught, \
             np.errstate(over="warn", divide="warn", invalid="warn", under="ignore"):
         warnings.simplefilter("always")
         try:
-            result = fn(*args)
+            with _refuse_from_student(forbidden_numpy, allow_silencing, student or fn):
+                result = fn(*args)
         except ReferenceCalledError as error:
             raise CheckFailed(f"Honesty check: {error}.") from None
         except Exception as error:
@@ -304,6 +323,74 @@ def run_student(fn, args, name, call, forbidden=(), student=None):
             error.add_note(f"(raised by your code while checking {call})")
             raise error.with_traceback(student_frames) from error.__cause__
     return result, [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+
+
+_SILENCERS = [(np, "errstate"), (np, "seterr"), (warnings, "filterwarnings"), (warnings, "simplefilter")]
+_LIBRARY_DIRS = (_PACKAGE_DIR, os.path.dirname(np.__file__), os.path.dirname(warnings.__file__),
+                 sysconfig.get_paths()["purelib"])
+
+
+def _called_from_library(depth=2):
+    """True when the caller of the guarded function lies in numpy, dlcourse or the standard library."""
+    return sys._getframe(depth).f_code.co_filename.startswith(_LIBRARY_DIRS)
+
+
+@contextlib.contextmanager
+def _refuse_from_student(numpy_names, allow_silencing, student=None):
+    """Replace np.<name> (and the warning switches) by guards that refuse a call from the student's code."""
+    targets = [(np, name, f"you called np.{name}, which this exercise forbids; write it without it")
+               for name in numpy_names]
+    if not allow_silencing:
+        targets += [(module, name, f"your code calls {module.__name__.replace('numpy', 'np')}.{name}, which "
+                     "switches numpy's warnings off; the test requires code that does not overflow, "
+                     "not a silenced warning") for module, name in _SILENCERS]
+    saved = [(module, name, getattr(module, name)) for module, name, _ in targets]
+    if student is not None:
+        _refuse_aliases(student, {getattr(np, name): name for name in numpy_names})
+    for (module, name, message), (_, _, original) in zip(targets, saved, strict=True):
+        setattr(module, name, _guard(original, message))
+    try:
+        yield
+    finally:
+        for module, name, original in saved:
+            setattr(module, name, original)
+
+
+def _refuse_aliases(student, forbidden):
+    """Refuse a forbidden numpy function bound to another name (``from numpy import tanh as t``)."""
+    functions = [student] if hasattr(student, "__code__") else [
+        f for f in vars(type(student)).values() if hasattr(f, "__code__")]
+    for function in functions:
+        codes, names = [function.__code__], set()
+        while codes:
+            code = codes.pop()
+            names.update(code.co_names)
+            codes += [c for c in code.co_consts if hasattr(c, "co_names")]
+        bound = {**{name: function.__globals__.get(name) for name in names},
+                 **{name: _contents(cell) for name, cell in
+                    zip(function.__code__.co_freevars, function.__closure__ or (), strict=True)}}
+        for name, value in bound.items():
+            if isinstance(value, np.ufunc | type(np.sum)) and value in forbidden:
+                raise ReferenceCalledError(f"your code uses np.{forbidden[value]} (as `{name}`), which this "
+                                           "exercise forbids; write it without it")
+
+
+def _contents(cell):
+    """What a closure cell holds, or None while it is empty."""
+    try:
+        return cell.cell_contents
+    except ValueError:
+        return None
+
+
+def _guard(original, message):
+    """``original``, refusing calls that come from outside the libraries."""
+    @functools.wraps(original)
+    def guarded(*args, **kwargs):
+        if not _called_from_library():
+            raise ReferenceCalledError(message)
+        return original(*args, **kwargs)
+    return guarded
 
 
 def _is_unwritten(error):
@@ -392,6 +479,31 @@ def _fmt(value):
     if isinstance(value, (int, np.integer, bool, np.bool_)):
         return str(value)
     return _abridge(value)
+
+
+def _fmt_pair(got, expected):
+    """Two numbers with as many significant digits as it takes to tell them apart (6 to 17)."""
+    if not all(isinstance(v, (float, np.floating)) for v in (got, expected)):
+        return _fmt(got), _fmt(expected)
+    for digits in range(6, 18):
+        got_text, expected_text = f"{float(got):.{digits}g}", f"{float(expected):.{digits}g}"
+        if got_text != expected_text:
+            if digits > 6:   # keep the trailing zeros, so both show the same number of digits
+                got_text, expected_text = f"{float(got):#.{digits}g}", f"{float(expected):#.{digits}g}"
+            break
+    return got_text, expected_text
+
+
+def _precision_hint(got, expected, rtol, atol):
+    """A sentence naming the dtype when the result was computed in a lower precision than expected."""
+    if got.dtype.kind != "f" or expected.dtype.kind != "f" or got.dtype.itemsize >= expected.dtype.itemsize:
+        return ""
+    high = got.astype(expected.dtype)
+    if np.isclose(high, expected, rtol=max(rtol, 10 * float(np.finfo(got.dtype).eps)),
+                  atol=max(atol, 10 * float(np.finfo(got.dtype).tiny)), equal_nan=True).all():
+        return (f" The result is {got.dtype}, the expected one {expected.dtype}: the difference is "
+                f"{got.dtype} rounding. Compute in {expected.dtype}.")
+    return f" (The result is {got.dtype}, the expected one {expected.dtype}.)"
 
 
 def _a_type(value):

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from dlcourse import backpropagation as BP
-from dlcourse import data, init, losses, optim, train
+from dlcourse import data, gradcheck, init, losses, optim, train
 from dlcourse.checks import CheckFailed, NotAttempted
 from dlcourse.honesty import ReferenceCalledError, forbid
 
@@ -200,6 +200,73 @@ def test_check_two_layer_backward_forbids_the_layers_and_knows_a_stub(rng):
         BP.check_two_layer_backward(stub, *two_layer_inputs(rng))
 
 
+def test_check_two_layer_backward_takes_a_float64_result_for_float32_inputs_and_nothing_narrower(rng):
+    inputs = two_layer_inputs(rng, np.float32)
+
+    def upcast(*args):
+        return {name: g.astype(np.float64) for name, g in two_layer_backward(*args).items()}
+
+    def float16(*args):
+        return {name: g.astype(np.float16) for name, g in two_layer_backward(*args).items()}
+
+    BP.check_two_layer_backward(upcast, *inputs, quiet=True)
+    with pytest.raises(CheckFailed, match="returned dtype float16; expected dtype float32"):
+        BP.check_two_layer_backward(float16, *inputs)
+
+
+# -- check_numerical_gradient ------------------------------------------------------------------------------
+def numerical_gradient(f, x, eps=1e-6):
+    grad = np.zeros(x.shape)
+    for i in np.ndindex(x.shape):
+        old = x[i].copy()
+        x[i] = old + eps
+        up = f(x)
+        x[i] = old - eps
+        down = f(x)
+        x[i] = old
+        grad[i] = (up - down) / (2 * eps)
+    return grad
+
+
+def cubic(v):
+    return np.sum(v ** 3)
+
+
+def test_check_numerical_gradient_passes_a_right_answer(capsys):
+    BP.check_numerical_gradient(numerical_gradient, [(cubic, np.array([0.1, 0.3, 0.7])),
+                                                     (cubic, np.array(1.5))])
+    assert "numerical_gradient: correct on 2 input(s), x restored exactly" in capsys.readouterr().out
+
+
+def test_check_numerical_gradient_names_a_rounded_restore_a_wrong_gradient_and_the_reference():
+    def subtracts_eps_back(f, x, eps=1e-6):
+        grad = np.zeros(x.shape)
+        for i in np.ndindex(x.shape):
+            x[i] += eps
+            up = f(x)
+            x[i] -= 2 * eps
+            down = f(x)
+            x[i] += eps
+            grad[i] = (up - down) / (2 * eps)
+        return grad
+
+    with pytest.raises(CheckFailed, match=r"returned the right gradient, but x\[\d\] was .* restore "
+                                          r"each entry with the value saved before"):
+        BP.check_numerical_gradient(subtracts_eps_back, [(cubic, np.array([0.1, 0.3, 0.7]))])
+    with pytest.raises(CheckFailed, match="is wrong at index"):
+        BP.check_numerical_gradient(lambda f, x: 2 * numerical_gradient(f, x),
+                                    [(cubic, np.array([0.1, 0.3]))])
+    with pytest.raises(CheckFailed, match="Honesty check: .*numerical_gradient"):
+        BP.check_numerical_gradient(lambda f, x: gradcheck.numerical_gradient(f, x),
+                                    [(cubic, np.array([0.1]))])
+
+    def stub(f, x, eps=1e-6):
+        raise NotImplementedError()
+
+    with pytest.raises(NotAttempted):
+        BP.check_numerical_gradient(stub, [(cubic, np.array([0.1]))])
+
+
 # -- check_minibatches -------------------------------------------------------------------------------------
 def minibatches(X, y, batch_size, rng):
     order = rng.permutation(len(X))
@@ -235,12 +302,17 @@ def calls_the_reference(X, y, batch_size, rng):
     return data.minibatches(X, y, batch_size)
 
 
+def the_global_generator(X, y, batch_size, rng):
+    return minibatches(X, y, batch_size, np.random.default_rng())
+
+
 @pytest.mark.parametrize("answer, message", [
     (one_batch, r"gave batches of sizes \[10\]; expected \[4, 4, 2\]"),
     (repeats_the_first_rows, "did not give every example exactly once"),
     (mixes_up_the_labels, "a batch paired rows .* index X and y with the same indices"),
     (in_order, "kept the original order; shuffle with rng.permutation"),
     (calls_the_reference, "Honesty check: .*minibatches"),
+    (the_global_generator, "two different orders for two generators with the same seed"),
 ])
 def test_check_minibatches_says_what_is_wrong(answer, message):
     with pytest.raises(CheckFailed, match=message):
@@ -313,10 +385,20 @@ def test_check_init_says_what_is_wrong():
     def fixed_seed(fan_in, fan_out, rng):
         return he_normal(fan_in, fan_out, np.random.default_rng(0))
 
+    def global_generator(fan_in, fan_out, rng):
+        return np.random.normal(0.0, np.sqrt(2.0 / fan_in), size=(fan_out, fan_in)).astype(np.float32)
+
+    def uniform_of_he_variance(fan_in, fan_out, rng):
+        r = np.sqrt(6.0 / fan_in)
+        return rng.uniform(-r, r, size=(fan_out, fan_in)).astype(np.float32)
+
     cases = [(transposed, r"expected an array of shape \(fan_out, fan_in\) = \(200, 300\)"),
              (float64, "returned dtype float64; expected float32"),
              (variance_of_xavier, "expected mean 0 and variance 0.006667"),
-             (fixed_seed, "the same weights for two generators")]
+             (fixed_seed, "the same weights for two generators"),
+             (global_generator, "two different draws for two generators with the same seed"),
+             (uniform_of_he_variance,
+              r"the mean and variance are right, but the entries are not distributed as N\(0, std\^2\)")]
     for answer, message in cases:
         with pytest.raises(CheckFailed, match=message):
             BP.check_init(answer, init.he_normal, 300, 200, 2 / 300)
@@ -325,6 +407,15 @@ def test_check_init_says_what_is_wrong():
 
     with pytest.raises(CheckFailed, match=r"entries reach .*; expected U\(-r, r\)"):
         BP.check_init(half_the_range, init.xavier_uniform, 300, 200, 2 / 2000, bound=np.sqrt(6 / 500))
+
+
+def test_ks_distance_is_small_for_right_draws_and_large_for_the_other_distribution():
+    rng = np.random.default_rng(0)
+    normal, uniform = rng.normal(0, 0.1, size=60000), rng.uniform(-0.3, 0.3, size=60000)
+    assert BP.ks_distance(normal, 0.01) < BP.ks_allowed(60000) / 2
+    assert BP.ks_distance(uniform, 0.03, bound=0.3) < BP.ks_allowed(60000) / 2
+    assert BP.ks_distance(uniform, 0.03) > 5 * BP.ks_allowed(60000)             # uniform read as normal
+    assert BP.ks_allowed(60000) == pytest.approx(0.011, abs=1e-3)
 
 
 def test_check_init_forbids_the_reference():

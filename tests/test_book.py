@@ -146,6 +146,16 @@ def test_every_chapter_has_a_page_linked_from_the_intro(public_html, chapters):
     assert (public_html / "index.html").is_file()
 
 
+def test_the_references_page_lists_every_work_of_the_bibliography(public_html):
+    page = public_html / "references.html"
+    assert page.is_file(), "jupyter_book/references.md is not in the table of contents"
+    text = re.sub(r"\s+", " ", " ".join(parse(page).text)).lower()   # the style sentence-cases titles
+    for title in ["Understanding the Difficulty of Training Deep Feedforward Neural Networks",
+                  "Delving Deep into Rectifiers", "Maxout Networks", "Multilayer Perceptrons",
+                  "Convolutional Neural Networks for Visual Recognition"]:
+        assert title.lower() in text, f"{title!r} is missing from the references page"
+
+
 def test_internal_links_resolve(public_html):
     pages = {path: parse(path) for path in public_html.rglob("*.html") if "_static" not in path.parts}
     broken = []

@@ -365,3 +365,59 @@ def test_run_student_refuses_to_forbid_what_is_no_reference():
     """A test cell that thinks it forbids something the guard cannot block is an authoring error."""
     with pytest.raises(TypeError, match="not a dlcourse reference"):
         checks.run_student(lambda: 1, (), "f", "`f()`", forbidden=[np.exp])
+
+
+# -- issue 14: messages that show the difference, and guards a student cannot switch off ----------
+def test_a_small_difference_is_printed_with_enough_digits_and_the_dtype_named():
+    from dlcourse import perceptrons as P
+
+    X, y = P.make_separable(60, margin=0.05, seed=1)
+
+    def float32_rule(X, y, max_epochs=100):   # the perceptron rule accumulated in float32
+        w, b, n_updates = np.zeros(X.shape[1], dtype=X.dtype), 0.0, 0
+        for _ in range(max_epochs):
+            mistakes = 0
+            for n in range(len(X)):
+                y_hat = 1 if X[n] @ w + b >= 0 else 0
+                if y_hat != y[n]:
+                    w += (y[n] - y_hat) * X[n]
+                    b += y[n] - y_hat
+                    mistakes += 1
+            n_updates += mistakes
+            if mistakes == 0:
+                break
+        return w, b, n_updates
+
+    with pytest.raises(checks.CheckFailed) as failure:
+        checks.check_function(float32_rule, P.perceptron_train, [(X, y)],
+                              result_names=["w", "b", "n_updates"], check_dtype=False)
+    message = str(failure.value)
+    expected, got = re.search(r"expected ([-\d.e+]+), got ([-\d.e+]+?)\.? ", message).groups()
+    assert expected != got and len(expected) == len(got)
+    assert "float32" in message and "float64" in message
+
+
+def test_numbers_far_apart_keep_six_digits():
+    with pytest.raises(checks.CheckFailed, match=r"expected 2, got 1\.5"):
+        checks.assert_close(np.array(1.5), np.array(2.0))
+
+
+def test_silencing_numpy_warnings_is_refused():
+    def silenced(z):
+        with np.errstate(all="ignore"):
+            return 1 / (1 + np.exp(-z))
+
+    with pytest.raises(checks.CheckFailed, match="np.errstate"):
+        checks.check_function(silenced, F.sigmoid, [np.array([-1000.0, 0.0, 1000.0])], quiet=True)
+    checks.check_function(silenced, F.sigmoid, [np.array([-1.0, 1.0])], allow_warnings=True, quiet=True)
+
+
+def test_a_forbidden_numpy_function_is_refused_and_restored():
+    with pytest.raises(checks.CheckFailed, match="np.tanh"):
+        checks.check_function(lambda z: np.tanh(z), F.tanh, [np.array([0.5])], forbidden_numpy=("tanh",))
+    checks.check_function(lambda z: 2 * F.sigmoid(2 * z) - 1, F.tanh, [np.array([0.5])],
+                          forbidden_numpy=("tanh",), quiet=True)
+    assert isinstance(np.tanh, np.ufunc)
+    renamed = np.tanh
+    with pytest.raises(checks.CheckFailed, match="np.tanh"):
+        checks.check_function(lambda z: renamed(z), F.tanh, [np.array([0.5])], forbidden_numpy=("tanh",))

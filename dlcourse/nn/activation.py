@@ -90,7 +90,7 @@ class Tanh(_Elementwise):
 
 
 class Softmax(Module):
-    """A = softmax(Z) along ``dim``; backward uses the Jacobian-vector product."""
+    """A = softmax(Z) along ``dim``; backward uses the vector-Jacobian product."""
 
     def __init__(self, dim=-1):
         super().__init__()
