@@ -16,7 +16,7 @@ import nbformat
 import pytest
 
 import build_book  # tools/build_book.py (pyproject.toml puts tools/ on sys.path)
-from course import ROOT, chapter_names, chapter_number
+from course import ROOT, chapter_names, chapter_number, strings_in
 
 # The book shows every chapter: its tests belong to each of them (and to the course).
 pytestmark = [pytest.mark.slow, pytest.mark.course,
@@ -72,18 +72,6 @@ def parse(path):
     page = _Page()
     page.feed(path.read_text(encoding="utf-8"))
     return page
-
-
-def strings_in(value):
-    """Every string inside a JSON value (a notebook's sources, outputs and widget state)."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from strings_in(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from strings_in(item)
 
 
 def site_texts(html_dir):

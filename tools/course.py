@@ -17,6 +17,10 @@ solution cell has ``solution: true``, a graded test cell ``grade: true`` and
     points(cell)          its points (0 for a cell that is not graded)
     max_score(nb)         the points of every graded cell of a notebook
 
+And for scanning files for leaked text (the website, the student edition):
+
+    strings_in(value)     every string inside a JSON value (a notebook read with json.load)
+
 Scripts in tools/ import it directly (``from course import chapter_names``), and
 so do the tests (pyproject.toml puts tools/ on pytest's sys.path).
 """
@@ -103,3 +107,16 @@ def points(cell):
 def max_score(nb):
     """The points of every graded cell of the notebook ``nb``."""
     return sum(points(cell) for cell in nb.cells)
+
+
+# -- scanning ------------------------------------------------------------------------------
+def strings_in(value):
+    """Every string inside a JSON value (a notebook: cell sources, outputs, metadata, widget state)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from strings_in(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings_in(item)

@@ -39,6 +39,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from course import strings_in  # tools/course.py
+
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = ROOT / "tools" / "student_edition"
 
@@ -199,18 +201,6 @@ def secret_lines(solutions, given):
         if path.suffix in (".ipynb", ".py"):
             secret -= meaningful_lines(readable_text(path))
     return frozenset(secret)
-
-
-def strings_in(value):
-    """Every string inside a JSON value (a notebook: cell sources, outputs, metadata)."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from strings_in(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from strings_in(item)
 
 
 def readable_text(path):
