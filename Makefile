@@ -6,6 +6,8 @@
 #   make book     build the website: jupyter_book/_build/public/html/ (INSTRUCTOR=1: with solutions,
 #                 jupyter_book/_build/instructor/html/)
 #   make bench    run the speed benchmarks (numpy against PyTorch; explorers and loaders)
+#   make grade CHAPTER=NN_name  autograde every submission of a chapter, in parallel, each in the sandbox
+#                 (WORKERS=4: four at a time; default one per core)
 #   make grade-demo  rehearse nbgrader grading on one chapter (CHAPTER=NN or NN_name) with two students
 #   make lint     ruff on the package, tests, tools, benchmarks and the solution notebooks
 #   make student-edition DIR=path  export the students' repository for a graded class into DIR
@@ -20,7 +22,7 @@ PORT   ?= 8888
 # Jupyter refuses to run as root unless told; course machines and containers often are root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: setup data system-deps lab test release book bench grade-demo student-edition lint clean
+.PHONY: setup data system-deps lab test release book bench grade grade-demo student-edition lint clean
 
 setup: $(STAMP) data
 
@@ -51,11 +53,13 @@ lab: setup
 
 # The website and browser tests need Debian's chromium (driven by Playwright,
 # which never downloads a browser of its own) and npm (the book build fetches
-# MathJax and the widget manager). Installed with apt-get when missing.
+# MathJax and the widget manager); grading runs each student's kernel in
+# bubblewrap's sandbox (tools/sandbox.py). Installed with apt-get when missing.
 system-deps:
 	@missing=""; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	command -v npm >/dev/null || missing="$$missing npm"; \
+	command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing$$missing with apt-get"; \
 		SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
@@ -80,10 +84,16 @@ bench: setup
 	$(BIN)/python benchmarks/conv_step.py
 	$(BIN)/python benchmarks/rnn_step.py
 	$(BIN)/python benchmarks/widgets_and_loaders.py
+	$(BIN)/python benchmarks/grading_throughput.py
 
 # Release, autograde, feedback and export in a scratch folder; the course's gradebook is not touched.
-grade-demo: setup
+grade-demo: setup system-deps
 	$(BIN)/python tools/grade_demo.py $(or $(CHAPTER),00_getting_started)
+
+# Every submitted/<student>/CHAPTER/ of this course, into gradebook.db (INSTRUCTORS.md, section 4).
+grade: setup system-deps
+	@test -n "$(CHAPTER)" || { echo "make grade needs CHAPTER=NN_name (or NN)"; exit 2; }
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python tools/grade.py $(CHAPTER) $(if $(WORKERS),--workers $(WORKERS))
 
 # A separate repository for a graded class: release notebooks, package, the students' README,
 # Makefile and tests; no solutions/, hidden tests or instructor tooling. See INSTRUCTORS.md.

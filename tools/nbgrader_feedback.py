@@ -1,10 +1,14 @@
 """nbgrader feedback without hidden tests: the preprocessor nbgrader_config.py adds.
 
 nbgrader's ClearHiddenTests removes the hidden tests from a cell's source,
-but when they fail, the cell's error output still quotes them (the failing
-line, the inputs in the message). HideHiddenTestErrors replaces that error
-by a plain sentence, before ClearHiddenTests runs. "Not attempted yet"
-(dlcourse.checks.NotAttempted) stays: it names only the exercise.
+but the cell's outputs still show them: a failing hidden test's error quotes
+its line and inputs, and a student's function that prints its arguments
+echoes the hidden inputs (on stdout, stderr or as a display). So in a graded
+cell with hidden tests, HideHiddenTestErrors keeps no output the kernel
+wrote: an error becomes a plain sentence, everything else goes. "Not
+attempted yet" (dlcourse.checks.NotAttempted) stays, in a fixed wording
+(a message the kernel wrote could carry anything). Beside each cell,
+nbgrader shows its score.
 """
 from nbgrader.preprocessors import NbGraderPreprocessor
 
@@ -19,14 +23,25 @@ MESSAGE = (
 )
 
 
+NOT_ATTEMPTED = "Not attempted yet: write the exercise in the cell above, then run this cell again."
+
+
 class HideHiddenTestErrors(NbGraderPreprocessor):
-    """Replace the error output of a failing grade cell that contains hidden tests."""
+    """In a grade cell with hidden tests: errors become MESSAGE, every other output is dropped."""
 
     def preprocess_cell(self, cell, resources, cell_index):
         if cell.cell_type == "code" and is_grade(cell) and HIDDEN_MARK in cell.source:
+            kept = []
             for output in cell.get("outputs", []):
-                if output.output_type == "error" and output.ename != "NotAttempted":
+                if output.output_type != "error":
+                    continue
+                if output.ename == "NotAttempted":     # its text too is the kernel's: a fixed one replaces it
+                    output.evalue = NOT_ATTEMPTED
+                    output.traceback = [f"NotAttempted: {NOT_ATTEMPTED}"]
+                else:
                     output.ename = "TestFailed"
                     output.evalue = MESSAGE
                     output.traceback = [f"TestFailed: {MESSAGE}"]
+                kept.append(output)
+            cell.outputs = kept
         return cell, resources

@@ -1,0 +1,92 @@
+"""Grading throughput: submissions per minute with `make grade` against plain `nbgrader autograde`.
+
+    python benchmarks/grading_throughput.py                       chapters 00-03, 6 submissions each
+    python benchmarks/grading_throughput.py --chapter 03 --students 4
+
+For each chapter, a scratch copy of the course gets ``--students`` copies of
+the solution notebook and is graded three ways, each into a fresh gradebook:
+
+    nbgrader, no sandbox     plain `nbgrader autograde CHAPTER`, one submission after the other, with the
+                             kernel started as nbgrader does by default (TCP, no bubblewrap): the baseline
+    nbgrader, sandbox        the same command with the course's configuration (tools/sandbox.py)
+    make grade               tools/grade.py with --workers (default: one per core), sandboxed
+
+and the script prints the submissions per minute of each, the seconds the
+sandbox adds per submission, and the speed-up of the parallel workers.
+Measure on an idle machine: other processes on the two cores change every figure.
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+from course import chapter_names, find_chapter  # noqa: E402  (tools/course.py)
+
+UNSANDBOXED = ["--Execute.kernel_name=python3", "--KernelManager.transport=tcp",
+               "--KernelManager.ip=127.0.0.1"]
+
+
+def scratch_course(chapter, students, folder):
+    """A copy of the course in ``folder``, chapter released, ``students`` solution notebooks handed in."""
+    shutil.copy(ROOT / "nbgrader_config.py", folder)
+    shutil.copytree(ROOT / "tools", folder / "tools", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "solutions" / chapter, folder / "solutions" / chapter)
+    subprocess.run([sys.executable, "tools/release.py", chapter], cwd=folder, check=True, capture_output=True)
+    for n in range(students):
+        target = folder / "submitted" / f"s{n:03d}" / chapter
+        target.mkdir(parents=True)
+        shutil.copy(folder / "solutions" / chapter / f"{chapter}.ipynb", target)
+
+
+def timed(command, cwd):
+    """Seconds ``command`` takes in ``cwd``; stops the script when it fails."""
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    start = time.monotonic()
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"{' '.join(command)} failed:\n{(result.stdout + result.stderr)[-3000:]}")
+    return time.monotonic() - start
+
+
+def measure(chapter, students, workers):
+    """{way: seconds} for grading ``students`` submissions of ``chapter`` each way."""
+    nbgrader = os.path.join(os.path.dirname(sys.executable), "nbgrader")
+    ways = {"nbgrader, no sandbox": [nbgrader, "autograde", chapter, *UNSANDBOXED],
+            "nbgrader, sandbox": [nbgrader, "autograde", chapter],
+            "make grade": [sys.executable, "tools/grade.py", chapter, "--workers", str(workers)]}
+    seconds = {}
+    for way, command in ways.items():
+        with tempfile.TemporaryDirectory(prefix="dlcourse-throughput-") as folder:
+            scratch_course(chapter, students, Path(folder))
+            seconds[way] = timed(command, folder)
+    return seconds
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chapter", action="append", help="a chapter (name or number); repeatable")
+    parser.add_argument("--students", type=int, default=6, help="submissions per chapter (default 6)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args(argv)
+    chapters = [find_chapter(c) for c in args.chapter] if args.chapter else chapter_names()[:4]
+
+    print(f"{args.students} submissions per chapter, make grade with {args.workers} workers")
+    print(f"{'chapter':22} {'way':22} {'seconds':>8} {'per minute':>11}")
+    for chapter in chapters:
+        seconds = measure(chapter, args.students, args.workers)
+        for way, s in seconds.items():
+            print(f"{chapter:22} {way:22} {s:8.1f} {60 * args.students / s:11.1f}")
+        cost = (seconds["nbgrader, sandbox"] - seconds["nbgrader, no sandbox"]) / args.students
+        speedup = seconds["nbgrader, sandbox"] / seconds["make grade"]
+        print(f"{chapter:22} sandbox cost {cost:+.1f} s per submission; "
+              f"make grade {speedup:.2f}x as fast as nbgrader autograde")
+
+
+if __name__ == "__main__":
+    main()
