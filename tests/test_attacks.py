@@ -14,7 +14,7 @@ code. What must hold (INSTRUCTORS.md, "What the sandbox protects"):
     uses_network         no connection reaches a server of the grading machine
     echoes_inputs        a correct answer that prints its inputs: full points, and the feedback
                          shows none of what it printed in a graded cell
-    exhausts_memory      a 6 GB allocation fails (memory limit): that exercise only loses its points
+    exhausts_memory      a 40 GB allocation fails (memory limit): that exercise only loses its points
     kills_kernel         os._exit in an answer: that exercise only loses its points, flagged
     ignores_interrupt    an endless loop that ignores SIGINT: that exercise only, flagged
 
@@ -110,7 +110,7 @@ dlcourse.checks.check_derivative = lambda *args, **kwargs: None
 # Attacks inside an otherwise correct notebook: (student, grade_id of the answer cell it goes in, code).
 FAULTS = {
     "echoes_inputs": ("sigmoid", "print('EC' + 'HO:', z)\n", "first line of the function"),
-    "exhausts_memory": ("sigmoid_grad", "_hog = bytearray(6 << 30)\n", "top"),
+    "exhausts_memory": ("sigmoid_grad", "_hog = bytearray(40 << 30)\n", "top"),
     "kills_kernel": ("sigmoid_grad", "import os\nos._exit(3)\n", "top"),
     "ignores_interrupt": ("sigmoid_grad", "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
                                           "while True:\n    pass\n", "top"),

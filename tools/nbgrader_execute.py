@@ -22,7 +22,7 @@ from nbgrader.preprocessors import Execute
 RESTART_MARK = "restarted the kernel"
 FAULTS = {"died": "the kernel died while this cell ran (os._exit, a signal or the memory limit)",
           "stuck": "this cell ignored the interrupt at the time limit and kept the kernel busy"}
-BUSY_SECONDS = 5          # after the interrupt, a kernel still busy this long counts as stuck
+BUSY_SECONDS = 20         # after the interrupt, a kernel still busy this long counts as stuck
 
 
 class KeepGrading(Execute):
