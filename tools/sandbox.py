@@ -71,6 +71,7 @@ def bwrap_command(command, cwd, readonly=(), writable=()):
             "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
             "--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin",
             "--proc", "/proc", "--dev", "/dev",
+            "--perms", "1777", "--tmpfs", "/dev/shm",                    # joblib's shared memory
             "--size", str(TMP_MB << 20), "--perms", "1777", "--tmpfs", "/tmp"]
     for name in ("ld.so.cache", "passwd", "group", "nsswitch.conf", "localtime", "fonts"):
         if os.path.exists(f"/etc/{name}"):
