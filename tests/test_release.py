@@ -165,7 +165,9 @@ def test_feedback_shows_neither_hidden_tests_nor_their_errors():
     assert ClearHiddenTests in preprocessors
     shown = str(test_cell.source) + str(test_cell.outputs)
     assert "HIDDEN" not in shown and hidden_failure not in shown and "rng" not in shown
-    assert "\u2714 sigmoid: correct on 2 inputs." in shown   # the visible tests' output stays
+    # Nothing the kernel printed stays (it could echo hidden inputs): only the replaced error.
+    assert "\u2714 sigmoid: correct on 2 inputs." not in shown
+    assert [o.output_type for o in test_cell.outputs] == ["error"]
     (error,) = errors(test_cell)
     assert error.ename == "TestFailed" and "hidden test" in error.evalue
     assert "HIDDEN" not in not_attempted_cell.source
