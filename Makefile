@@ -5,7 +5,7 @@
 #   make release  regenerate chapters/ (student edition) from solutions/ with nbgrader
 #   make book     build the website: jupyter_book/_build/public/html/ (INSTRUCTOR=1: with solutions,
 #                 jupyter_book/_build/instructor/html/)
-#   make bench    run the speed benchmarks (numpy against PyTorch; explorers and loaders)
+#   make bench    run the benchmarks (numpy against PyTorch; explorers, loaders, full training runs, grading)
 #   make grade CHAPTER=NN_name  autograde every submission of a chapter, in parallel, each in the sandbox
 #                 (WORKERS=4: four at a time; default one per core)
 #   make grade-demo  rehearse nbgrader grading on one chapter (CHAPTER=NN or NN_name) with two students
@@ -33,12 +33,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Course machines have no internet: copy MNIST and Fashion-MNIST from
-# ../shared/datasets when it exists. Elsewhere torchvision downloads them
-# into datasets/ the first time a chapter asks for them.
+# Course machines have no internet: copy MNIST, Fashion-MNIST and the two text
+# corpora of chapter 06 from ../shared/datasets when it exists. Elsewhere
+# torchvision (images) and dlcourse.data.load_text (texts, checked by sha256)
+# download them into datasets/ the first time a chapter asks for them.
 data:
 	@if [ -d $(SHARED_DATA) ]; then \
-		for d in MNIST FashionMNIST; do \
+		for d in MNIST FashionMNIST tinyshakespeare names; do \
 			if [ -d $(SHARED_DATA)/$$d ] && [ ! -d datasets/$$d ]; then \
 				echo "copying $$d from $(SHARED_DATA) into datasets/"; \
 				cp -r $(SHARED_DATA)/$$d datasets/ && chmod -R u+w datasets/$$d; \
@@ -84,6 +85,9 @@ bench: setup
 	$(BIN)/python benchmarks/conv_step.py
 	$(BIN)/python benchmarks/rnn_step.py
 	$(BIN)/python benchmarks/widgets_and_loaders.py
+	$(BIN)/python benchmarks/char_lm.py
+	$(BIN)/python benchmarks/mnist_cnn.py
+	$(BIN)/python benchmarks/regularization_table.py
 	$(BIN)/python benchmarks/grading_throughput.py
 
 # Release, autograde, feedback and export in a scratch folder; the course's gradebook is not touched.

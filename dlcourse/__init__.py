@@ -7,7 +7,8 @@ import. ``import dlcourse`` makes these submodules reachable as attributes:
 
 Each chapter's own code (its experiments and the checks its test cells
 call) is a module named after the chapter, reachable the same way:
-``perceptrons`` (01), ``activations`` (02) and ``backpropagation`` (03).
+``perceptrons`` (01), ``activations`` (02), ``backpropagation`` (03),
+``regularization`` (04), ``cnns`` (05) and ``rnns`` (06).
 
 ``dlcourse.widgets`` (the chapters' interactive explorers) needs matplotlib
 and ipywidgets, so it is imported on its own: ``from dlcourse import widgets``.
@@ -16,6 +17,7 @@ from . import (
     activations,
     backpropagation,
     checks,
+    cnns,
     data,
     functional,
     gradcheck,
@@ -24,6 +26,8 @@ from . import (
     nn,
     optim,
     perceptrons,
+    regularization,
+    rnns,
     train,
 )
 from .random import manual_seed
@@ -31,6 +35,6 @@ from .random import manual_seed
 __version__ = "0.1.0"
 __all__ = [
     "nn", "functional", "losses", "optim", "init", "gradcheck", "data", "train", "checks",
-    "perceptrons", "activations", "backpropagation",
+    "perceptrons", "activations", "backpropagation", "regularization", "cnns", "rnns",
     "manual_seed",
 ]

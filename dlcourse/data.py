@@ -16,6 +16,10 @@ folder (see :func:`data_root`); torchvision downloads them once when there
 is internet. The converted arrays are cached as a ``.npz`` next to the raw
 files, so later loads take a fraction of a second and skip importing
 torchvision altogether.
+
+The text corpora of chapter 06 (:func:`load_text`: Shakespeare, first names)
+live in the same cache, are downloaded once from their original location
+and are checked against their sha256 on every load.
 """
 import functools
 import numbers
@@ -32,7 +36,7 @@ __all__ = [
     "DataSplit", "make_moons", "make_circles", "make_xor", "make_spirals",
     "load_digits", "load_mnist", "load_fashion_mnist", "data_root",
     "make_running_sum", "make_delayed_copy", "make_sine_waves", "minibatches",
-    "FASHION_MNIST_CLASSES",
+    "FASHION_MNIST_CLASSES", "TextCorpus", "TEXT_CORPORA", "load_text",
 ]
 
 FASHION_MNIST_CLASSES = (
@@ -416,3 +420,128 @@ def _iterate_batches(X, y, batch_size, order):
     for start in range(0, len(order), batch_size):
         index = order[start : start + batch_size]
         yield X[index], y[index]
+
+
+# -- text corpora for character-level language models (chapter 06) ----------------------
+
+class TextCorpus(NamedTuple):
+    """A text as characters and as integer codes: ``text``, ``chars`` (the sorted vocabulary), ``codes``.
+
+    ``codes[i]`` is the index of ``text[i]`` in ``chars`` (int64), so
+    ``"".join(chars[k] for k in codes) == text``.
+    """
+
+    text: str
+    chars: tuple
+    codes: np.ndarray
+
+    def encode(self, text):
+        """A string -> int64 codes (every character must be in the vocabulary)."""
+        index = {c: k for k, c in enumerate(self.chars)}
+        unknown = sorted(set(text) - set(index))
+        if unknown:
+            raise ValueError(f"TextCorpus.encode expects characters of the corpus, got {unknown[:5]}")
+        return np.array([index[c] for c in text], dtype=np.int64)
+
+    def decode(self, codes):
+        """Integer codes -> a string."""
+        return "".join(self.chars[int(k)] for k in np.asarray(codes).ravel())
+
+
+# name -> (file under <root>/, original location, sha256)
+TEXT_CORPORA = {
+    "tinyshakespeare": (
+        "tinyshakespeare/input.txt",
+        "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt",
+        "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"),
+    "names": (
+        "names/names.txt",
+        "https://raw.githubusercontent.com/karpathy/makemore/master/names.txt",
+        "0a30b5557f192f32ab962680889aac5f6fda0f4cecf40a6d0b5694f58ea8cc4d"),
+}
+
+
+def load_text(name="tinyshakespeare", root=None, download=True):
+    """A character-level text corpus: "tinyshakespeare" (1,115,394 characters) or "names" (32,032 names).
+
+    Read from ``<root>/tinyshakespeare/input.txt`` or ``<root>/names/names.txt``
+    (``root`` as in :func:`data_root`). A missing file is downloaded once from
+    its original location (Karpathy's char-rnn and makemore repositories)
+    when ``download=True`` and the network allows. Every read, cached or
+    downloaded, is checked against the file's sha256: a changed or truncated
+    file is an error, never used.
+
+    Returns:
+        TextCorpus(text, chars, codes): the text (str), its sorted characters
+        (65 for Shakespeare, 27 with the newline for the names) and the text
+        as int64 codes into ``chars``.
+
+    Raises:
+        ValueError: an unknown corpus name.
+        FileNotFoundError: the file is missing and could not be downloaded;
+            the message says where to put it.
+        OSError: the file's sha256 is not the expected one.
+    """
+    if name not in TEXT_CORPORA:
+        raise ValueError(f"load_text expects a corpus among {list(TEXT_CORPORA)}, got {name!r}")
+    relative, url, sha256 = TEXT_CORPORA[name]
+    path = data_root(root) / relative
+    if not path.is_file():
+        if not download:
+            raise FileNotFoundError(_missing_text_message(name, path, url, "download=False"))
+        _download_text(url, path, sha256, name)
+    content = path.read_bytes()
+    _check_sha256(content, sha256, path)
+    return _corpus(content.decode("utf-8"))
+
+
+@functools.lru_cache(maxsize=4)
+def _corpus_codes(text):
+    chars = tuple(sorted(set(text)))
+    lookup = np.zeros(max(map(ord, chars)) + 1, dtype=np.int64)
+    lookup[[ord(c) for c in chars]] = np.arange(len(chars))
+    codes = lookup[np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)]   # one code per character
+    codes.flags.writeable = False
+    return chars, codes
+
+
+def _corpus(text):
+    chars, codes = _corpus_codes(text)
+    return TextCorpus(text, chars, codes)
+
+
+def _check_sha256(content, expected, path):
+    import hashlib
+
+    digest = hashlib.sha256(content).hexdigest()
+    if digest != expected:
+        raise OSError(f"load_text expects {path} to have sha256 {expected}, got {digest}: the file is "
+                      "damaged or not the original; delete it and load again to download it")
+
+
+def _download_text(url, path, sha256, name):
+    """Fetch ``url`` into ``path`` (atomically) after checking its sha256; FileNotFoundError offline."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            content = response.read()
+    except OSError as error:                       # URLError, timeouts, no route: all OSErrors
+        raise FileNotFoundError(_missing_text_message(name, path, url, f"the download failed: {error}")) \
+            from error
+    _check_sha256(content, sha256, url)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    partial.write_bytes(content)
+    os.replace(partial, path)
+
+
+def _missing_text_message(name, path, url, reason):
+    return (
+        f"Could not load the text corpus {name!r}: {path} is missing ({reason}).\n"
+        f"How to get it:\n"
+        f"  - with internet: load_text({name!r}) downloads it once from {url}\n"
+        f"  - offline: copy {Path(*path.parts[-2:])} (on the course machines from ../shared/datasets/) "
+        f"to {path},\n"
+        f"    or point $DLCOURSE_DATA (or root=...) at a folder holding {Path(*path.parts[-2:])}."
+    )

@@ -15,9 +15,13 @@ SCRIPTS = {
     "mlp_step.py": (QUICK, "ratio dlcourse / PyTorch"),
     "conv_step.py": (QUICK + ["--batch", "8"], "largest im2col column matrix"),
     "rnn_step.py": (QUICK, "LSTM ratio dlcourse / PyTorch"),
+    "char_lm.py": (QUICK + ["--train-steps", "20", "--val-every", "10"], "LM training step ratio"),
     "widgets_and_loaders.py": (["--repeats", "1"], "PyTorch"),
     "grading_throughput.py": (["--chapter", "00", "--students", "1", "--workers", "1"], "sandbox cost"),
     "mnist_mlp.py": (["--epochs", "1", "--hidden", "32"], "test accuracy"),
+    "mnist_cnn.py": (["--epochs", "1", "--train", "500", "--c1", "4", "--c2", "4"], "training time ratio"),
+    "regularization_table.py": (["--train", "300", "--val", "300", "--epochs", "1", "--only", "none,dropout"],
+                                "test accuracy: measured once"),
 }
 
 
