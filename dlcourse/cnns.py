@@ -2,10 +2,10 @@ r"""Chapter 05: convolutional networks. Its experiments, its references and the 
 
 Notation (the chapter's, after jupyter_book/notation.md): images are (N, C, h, w), a
 convolution's weight W is (C_out, C_in, k, k) (or (C_out, C_in, kh, kw)), its bias b is
-(C_out,), p is the zero padding and s the stride on each side. Lower-case h, w are the
+(C_out,), P is the zero padding and s the stride on each side. Lower-case h, w are the
 height and width of an image (upper-case H and W name hidden units and weights).
 
-    output size      h' = floor((h + 2p - k) / s) + 1
+    output size      h' = floor((h + 2P - k) / s) + 1
     correlation      Y[n, o, i, j] = b[o] + sum_{c, u, v} W[o, c, u, v] Xp[n, c, s i + u, s j + v]
     convolution      the same sum with the kernel flipped: W[o, c, k-1-u, k-1-v]
     im2col           cols[(c, u, v), (n, i, j)] = Xp[n, c, s i + u, s j + v];  Y_mat = W_mat cols + b
@@ -21,7 +21,7 @@ The references a graded exercise re-implements are decorated with ``@reference``
 
     correlate2d(x, kernel)                          one (h, w) image, stride 1, no padding
     conv_output_size(size, kernel, padding, stride) the formula above
-    zero_pad(x, padding)                            (N, C, h, w) -> (N, C, h + 2p, w + 2p)
+    zero_pad(x, padding)                            (N, C, h, w) -> (N, C, h + 2P, w + 2P)
     conv_parameters(c_in, c_out, k, bias)           C_out (C_in k k + 1)
     conv2d_forward(x, weight, bias, stride, padding)           im2col and one matrix product
     conv2d_backward(x, weight, grad_out, stride, padding)      (dx, dW, db)
@@ -188,7 +188,7 @@ def check_edge_kernel(edge_kernel, size=12, quiet=False):
 # -- 2. padding, stride, output size, parameters ------------------------------------------------
 @reference
 def conv_output_size(size, kernel, padding=0, stride=1):
-    """h' = floor((h + 2p - k) / s) + 1: the number of window positions along one axis (an int).
+    """h' = floor((h + 2P - k) / s) + 1: the number of window positions along one axis (an int).
 
     Raises:
         ValueError: stride < 1, padding < 0, kernel < 1, or a kernel larger than the padded input.
@@ -204,7 +204,7 @@ def conv_output_size(size, kernel, padding=0, stride=1):
 
 @reference
 def zero_pad(x, padding):
-    """X with ``padding`` zeros on every side of its last two axes: (N, C, h, w) -> (N, C, h + 2p, w + 2p).
+    """X with ``padding`` zeros on every side of its last two axes: (N, C, h, w) -> (N, C, h + 2P, w + 2P).
 
     Keeps the dtype of x. Raises ValueError for an input that is not 4-D or a negative padding.
     """
@@ -281,7 +281,7 @@ def conv2d_forward(x, weight, bias, stride=1, padding=0):
     """Y = W * X + b, the correlation of torch.nn.functional.conv2d, by im2col and one matrix product.
 
     Shapes: x (N, C_in, h, w), weight (C_out, C_in, kh, kw), bias (C_out,) or None
-    -> Y (N, C_out, h', w'), h' = floor((h + 2p - kh) / s) + 1; the dtype of x and weight.
+    -> Y (N, C_out, h', w'), h' = floor((h + 2P - kh) / s) + 1; the dtype of x and weight.
     Raises:
         ValueError: wrong dimensions or channel count, stride < 1, padding < 0, a kernel too large.
     """

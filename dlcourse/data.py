@@ -49,6 +49,7 @@ RAW_FILES = (
     "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
     "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz",
 )
+CACHE_FILE = "dlcourse-uint8.npz"   # the converted arrays, in <root>/<name>/ beside raw/
 
 
 class DataSplit(NamedTuple):
@@ -282,7 +283,7 @@ def _to_unit_interval(images):
 
 def _load_uint8(name, folder, download):
     """The four uint8 arrays, from our .npz cache if present, else through torchvision (then cached)."""
-    cache = folder / name / "dlcourse-uint8.npz"
+    cache = folder / name / CACHE_FILE
     if cache.is_file():
         with np.load(cache) as saved:
             return saved["train_images"], saved["train_labels"], saved["test_images"], saved["test_labels"]

@@ -183,10 +183,17 @@ def with_functions_of(test_source, namespace):
     return namespace
 
 
-def exercises(source_nb):
-    """The chapter's exercises, in notebook order."""
+def exercises(source_nb, chapter):
+    """The chapter's exercises, in notebook order.
+
+    Their cheats: the references that the test cells' checks forbid by name
+    (see checks_called), and the chapter module's namesake of each function
+    or class the answer defines (``rnn_step`` -> ``dlcourse.rnns.rnn_step``
+    for chapter 06_rnns): a chapter's own checks must refuse those.
+    """
     found = []
     namespace = import_namespace(source_nb)
+    module = f"dlcourse.{chapter.split('_', 1)[1]}"
     for cell in source_nb.cells:
         if is_solution(cell):
             found.append(Exercise(grade_id(cell), solution_code(cell.source), [], 0, False))
@@ -202,6 +209,12 @@ def exercises(source_nb):
                 if student in names and is_guarded_reference(reference, cell_namespace) \
                         and cheat not in exercise.cheats:
                     exercise.cheats.append(cheat)
+    for exercise in found:
+        for name, kind in defined_names(exercise.solution).items():
+            namesake = Cheat(name, f"{module}.{name}", kind == "class")
+            if all(c.student != name for c in exercise.cheats) \
+                    and is_guarded_reference(namesake.reference, namespace):
+                exercise.cheats.append(namesake)
     return found
 
 
@@ -304,7 +317,7 @@ def students(chapter, source_dir=ROOT / "solutions", release_dir=ROOT / "chapter
     source_nb = read_notebook(source_dir, chapter)
     release_nb = read_notebook(release_dir, chapter)
     source_cells = {grade_id(c): c for c in source_nb.cells if is_solution(c)}
-    all_exercises = exercises(source_nb)
+    all_exercises = exercises(source_nb, chapter)
     top = max_score(source_nb)
 
     def one(number, hidden_only=False):

@@ -293,3 +293,20 @@ def test_honest_students_are_not_flagged(graded):
     for student in ("honest", "blank", "echoes_inputs"):
         line = next(line for line in graded["log"].splitlines() if line.strip().startswith(student + " "))
         assert "LOOK" not in line, line
+
+
+def test_the_sandbox_reads_mnist_from_its_raw_files_alone(tmp_path):
+    """The data folder is read-only inside: the launcher unpacks MNIST into its cache outside first."""
+    from dlcourse import data
+    source = data.data_root() / "MNIST" / "raw"
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for file in data.RAW_FILES:        # the four .gz files only, as `make setup` copies them
+        shutil.copyfile(source / file, raw / file)
+    tmp_path.chmod(0o755)
+    code = "from dlcourse import data; print(data.load_mnist().X_train.shape)"
+    command = [sys.executable, str(ROOT / "tools" / "sandbox.py"), "run", "--", sys.executable, "-c", code]
+    done = subprocess.run(command, env={**os.environ, "DLCOURSE_DATA": str(tmp_path)},
+                          capture_output=True, text=True, timeout=300)
+    assert done.stdout.strip() == "(60000, 784)", done.stderr[-2000:]
+    assert (tmp_path / "MNIST" / data.CACHE_FILE).is_file()

@@ -8,8 +8,9 @@ ignores the interrupt keeps the kernel busy, so every later cell times out.
 KeepGrading runs the cells as nbgrader does, except when the kernel dies in
 a cell or stays busy after the time limit's interrupt: that cell gets an
 error saying so, a new kernel starts, the code cells before it run again
-(their outputs kept from the first run: the graded ones keep the results
-they had), and grading goes on with the next cell. The log says
+on scratch copies (the notebook keeps the outputs of their first run: a
+graded cell keeps the result it had), and grading goes on with the next
+cell, the faulty one and any earlier one that faulted skipped. The log says
 "restarted the kernel", which tools/grade.py reports for the instructor.
 """
 import asyncio

@@ -40,7 +40,7 @@ FILE_MB = 256             # largest file it may write (into its tmpfs)
 TMP_MB = 512              # size of its /tmp
 # What the notebook may know of the grader's environment: nbgrader's flag (the chapters train briefly
 # under it), the locale, and the thread counts of the numerical libraries.
-PASSED_ON = ("NBGRADER_EXECUTION", "DLCOURSE_DATA", "LANG", "LC_ALL", "PYTHONHASHSEED",
+PASSED_ON = ("NBGRADER_EXECUTION", "LANG", "LC_ALL", "PYTHONHASHSEED",
              "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -52,12 +52,32 @@ def python_paths():
 def readonly_paths(cwd):
     """Everything the sandbox may read: the interpreter, the package, its data, the notebook's folder."""
     package = Path(importlib.util.find_spec("dlcourse").submodule_search_locations[0]).resolve()
-    paths = python_paths() + [str(package), str(cwd)]
-    if (package.parent / "pyproject.toml").is_file():       # a clone: dlcourse.data reads ../datasets
-        paths += [str(package.parent / "pyproject.toml"), str((package.parent / "datasets").resolve())]
-    if os.environ.get("DLCOURSE_DATA"):
-        paths.append(str(Path(os.environ["DLCOURSE_DATA"]).expanduser().resolve()))
+    paths = python_paths() + [str(package), str(cwd), str(data_folder())]
+    if (package.parent / "pyproject.toml").is_file():       # a clone: the package's metadata
+        paths.append(str(package.parent / "pyproject.toml"))
     return [p for p in paths if os.path.exists(p)]
+
+
+def data_folder():
+    """The grader's dlcourse.data cache folder (datasets/ of a clone, $DLCOURSE_DATA, ...), resolved."""
+    from dlcourse.data import data_root
+
+    return data_root().resolve()
+
+
+def prepare_data():
+    """Unpack MNIST and Fashion-MNIST into their .npz caches, outside the sandbox, where they are missing.
+
+    Inside, the data folder is read-only, and torchvision cannot unpack the .gz
+    files there: without the cache a chapter would fall back to the 8x8 digits.
+    """
+    from dlcourse import data
+
+    for name, loader in (("MNIST", data.load_mnist), ("FashionMNIST", data.load_fashion_mnist)):
+        raw = data_folder() / name / "raw"
+        unpacked = (raw.parent / data.CACHE_FILE).is_file()
+        if not unpacked and all((raw / file).is_file() for file in data.RAW_FILES):
+            loader()    # torchvision finds the .gz files (no download) and unpacks them
 
 
 def bwrap_command(command, cwd, readonly=(), writable=()):
@@ -72,7 +92,8 @@ def bwrap_command(command, cwd, readonly=(), writable=()):
             "--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin",
             "--proc", "/proc", "--dev", "/dev",
             "--perms", "1777", "--tmpfs", "/dev/shm",                    # joblib's shared memory
-            "--size", str(TMP_MB << 20), "--perms", "1777", "--tmpfs", "/tmp"]
+            "--size", str(TMP_MB << 20), "--perms", "1777", "--tmpfs", "/tmp",
+            "--perms", "0755", "--dir", "/etc"]                          # else 0700: nobody could not enter
     for name in ("ld.so.cache", "passwd", "group", "nsswitch.conf", "localtime", "fonts"):
         if os.path.exists(f"/etc/{name}"):
             args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
@@ -110,6 +131,7 @@ def sandbox_environment():
     for name in PASSED_ON:
         if name in os.environ:
             env[name] = os.environ[name]
+    env["DLCOURSE_DATA"] = str(data_folder())    # the grader's data, bound read-only at the same path
     return env
 
 
@@ -167,6 +189,7 @@ def kernel(connection_file):
     cwd = os.getcwd()
     command = [sys.executable, "-m", "ipykernel_launcher", "-f", os.path.abspath(connection_file)]
     readonly = readonly_paths(cwd) + [os.path.abspath(connection_file)]
+    prepare_data()
     args = bwrap_command(command, cwd, readonly=readonly, writable=[sockets])
     set_limits()
     os.execv(args[0], args)
@@ -185,6 +208,7 @@ def main(argv=None):
         kernel(args.connection_file)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     cwd = os.path.abspath(args.cwd)
+    prepare_data()
     full = bwrap_command(command or [sys.executable], cwd, readonly=readonly_paths(cwd))
     set_limits()
     os.execv(full[0], full)

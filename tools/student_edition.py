@@ -157,7 +157,8 @@ def export_plan(root=ROOT, templates=TEMPLATES, up_to=None):
     plan = {path: root / path for path in files
             if any(path.as_posix() == item or path.as_posix().startswith(item) for item in COPIED)
             and (path.parts[0] != "chapters" or path.parts[1] in chapters)}
-    secret = secret_lines(root / "solutions", plan.values())
+    releases = [root / path for path in files if path.parts[0] == "chapters" and path.suffix == ".ipynb"]
+    secret = secret_lines(root / "solutions", [*plan.values(), *releases])
     test_files = [root / path for path in files if path.parent == Path("tests") and path.suffix == ".py"]
     exported, left_out = select_tests(test_files, secret)
     for name in exported:
@@ -188,7 +189,8 @@ def secret_lines(solutions, given):
 
     Every line (stripped, of at least MIN_LINE characters) of a solution cell of the notebooks in
     ``solutions``, except those that students get anyway: in the files ``given``, the release
-    notebooks and the dlcourse package (it holds the reference implementations, which students may
+    notebooks (of every chapter, exported yet or not: a line a later chapter hands out is no
+    answer) and the dlcourse package (it holds the reference implementations, which students may
     read; a line such as `N = x.shape[0]` is in both). Hidden tests are found by their markers:
     their lines are test code (seeds, calls such as `layer.backward(g)`) that any test may share.
     """

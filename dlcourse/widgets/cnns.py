@@ -171,7 +171,7 @@ def draw_shapes(fig, size, kernel, padding, stride):
                 out_ax.add_patch(Rectangle((j, i), 1, 1, facecolor="#ffd9a8", edgecolor="0.5", lw=0.6))
         out_ax.set_title(f"output {out}x{out}", fontsize=9)
     result = g["out"] if g["valid"] else "-"
-    fig.text(0.02, 0.09, f"h' = floor((h + 2p - k) / s) + 1 = {g['formula']} = {result}", fontsize=9,
+    fig.text(0.02, 0.09, f"h' = floor((h + 2P - k) / s) + 1 = {g['formula']} = {result}", fontsize=9,
              family="monospace")
     warn = not g["valid"] or g["used"] < padded
     fig.text(0.02, 0.02, g["message"], fontsize=9, color="C3" if warn else "k")
@@ -183,7 +183,7 @@ def shape_explorer(size=7, kernel=3, padding=1, stride=2):
         return widgets.IntSlider(value=value, min=lo, max=hi, description=name, continuous_update=False)
     return Explorer(draw_shapes, figsize=(8.0, 4.2), size=int_slider("input size h", 1, 12, size),
                     kernel=int_slider("kernel k", 1, 7, kernel),
-                    padding=int_slider("padding p", 0, 3, padding),
+                    padding=int_slider("padding P", 0, 3, padding),
                     stride=int_slider("stride s", 1, 4, stride))
 
 
