@@ -306,6 +306,8 @@ def run_student(fn, args, name, call, forbidden=(), student=None, forbidden_nump
     called from outside numpy and dlcourse, as CheckFailed.
     """
     __tracebackhide__ = True
+    if hasattr(type(fn), "run_student_remotely"):   # tools/verdict.py: the student's code runs elsewhere
+        return fn.run_student_remotely(args, name, call, forbidden, student, forbidden_numpy, allow_silencing)
     with forbid(*forbidden), warnings.catch_warnings(record=True) as caught, \
             np.errstate(over="warn", divide="warn", invalid="warn", under="ignore"):
         warnings.simplefilter("always")

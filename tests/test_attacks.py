@@ -18,9 +18,9 @@ code. What must hold (INSTRUCTORS.md, "What the sandbox protects"):
     kills_kernel         os._exit in an answer: that exercise only loses its points, flagged
     ignores_interrupt    an endless loop that ignores SIGINT: that exercise only, flagged
 
-Two attacks still succeed (issue 15, part 1: the verdict is still computed
-inside the student's process); they are marked xfail(strict=True), so the
-day they fail this file says so:
+Two attacks undo the checks inside the student's kernel, where nbgrader
+scores them in full; the outside verdict (tools/verdict.py) checks the cells
+again where the submission cannot reach, keeps its own score and flags them:
 
     rewrites_test_cells  an IPython input transformer turns every later test cell into `pass`
     replaces_checks      dlcourse.checks' functions replaced by functions that accept anything
@@ -237,15 +237,15 @@ def test_every_submission_is_graded(graded):
 IN_PROCESS = ("rewrites_test_cells", "replaces_checks")
 
 
-@pytest.mark.parametrize("student", [s for s in EXPECTED if s not in IN_PROCESS])
+@pytest.mark.parametrize("student", sorted(EXPECTED))
 def test_score_is_what_honest_work_earns(graded, student):
     assert graded["scores"][student] == EXPECTED[student], graded["log"][-3000:]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15 part 1: the verdict is computed in the student's kernel")
 @pytest.mark.parametrize("student", IN_PROCESS)
-def test_in_process_tampering_earns_nothing(graded, student):
-    assert graded["scores"][student] == EXPECTED[student]
+def test_in_process_tampering_is_flagged_with_its_cells(graded, student):
+    line = next(line for line in graded["log"].splitlines() if line.strip().startswith(student + " "))
+    assert "LOOK" in line and "outside verdict" in line and "test_sigmoid " in line, line
 
 
 def test_secrets_cannot_be_read(graded):

@@ -12,16 +12,27 @@ makes each write wait for the others (up to DB_TIMEOUT seconds), so no
 grade is lost; `--db URL` points every worker at another database, for
 example a PostgreSQL server shared by several machines (INSTRUCTORS.md).
 
+Then the outside verdict (tools/verdict.py) checks every graded cell again,
+with the instructor's checks in a process of the grader's and the student's
+answers in sandboxed workers: a cell that nbgrader scored higher than the
+verdict gets the verdict's score in the gradebook, and the submission is
+flagged with the cells that differ (code that ran before the test cells in
+the student's kernel could have undone them). Cells the verdict cannot check
+(the solution itself does not pass them there) keep nbgrader's score; the
+summary names them. ``--no-verdict`` skips it.
+
 At the end it prints each student's score and the submissions to look at:
 those nbgrader could not grade (a kernel that died, a notebook it could not
-read) and those where a cell hit the time limit. The exit status is 1 when a
-submission could not be graded.
+read), those where a cell hit the time limit, and those the verdict scored
+lower. The exit status is 1 when a submission could not be graded.
 """
 import argparse
 import concurrent.futures
+import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,8 +71,8 @@ def submissions(course, chapter):
     return sorted(p.parent.name for p in (course / "submitted").glob(f"*/{chapter}") if p.is_dir())
 
 
-def autograde(course, chapter, student, db_url):
-    """`nbgrader autograde` of one submission; returns its Outcome."""
+def autograde(course, chapter, student, db_url, plan=None):
+    """`nbgrader autograde` of one submission, then the outside verdict (with a ``plan``); its Outcome."""
     bin_dir = os.path.dirname(sys.executable)
     env = dict(os.environ, PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""))
     command = [os.path.join(bin_dir, "nbgrader"), "autograde", chapter, "--student", student, "--force",
@@ -75,7 +86,61 @@ def autograde(course, chapter, student, db_url):
         outcome.problems.append("a cell hit the time limit (an infinite loop, or very slow code)")
     if RESTART_MARK in outcome.log:
         outcome.problems.append("its kernel died or got stuck in a cell and was restarted (that cell got 0)")
+    if plan is not None and outcome.graded:
+        lowered = apply_verdict(course, chapter, student, db_url, plan)
+        if lowered:
+            outcome.problems.append("the outside verdict is lower than the kernel's score in "
+                                    + ", ".join(lowered) + " (the verdict's score is kept)")
+    outcome.seconds = time.monotonic() - start
     return outcome
+
+
+def make_plan(course, chapter):
+    """The verdict's plan of ``chapter`` (tools/verdict.py), kept in course/.verdict/ under its hashes."""
+    import hashlib
+
+    source = course / "solutions" / chapter / f"{chapter}.ipynb"
+    here = Path(__file__).resolve().parent
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in
+                                     (source, here / "verdict.py", here / "verdict_worker.py"))).hexdigest()
+    path = course / ".verdict" / f"{chapter}-{digest[:16]}.json"
+    if not path.is_file():
+        path.parent.mkdir(exist_ok=True)
+        env = dict(os.environ, NBGRADER_EXECUTION="autograde")
+        subprocess.run([sys.executable, str(here / "verdict.py"), str(source), "--make-plan", chapter,
+                        "--out", str(path)], cwd=course, env=env, check=True, capture_output=True,
+                       timeout=1800)
+    return json.loads(path.read_text())
+
+
+def apply_verdict(course, chapter, student, db_url, plan):
+    """Run the verdict on one submission; lower the gradebook where it is lower. The cells lowered."""
+    from nbgrader.api import Gradebook
+
+    submitted = course / "submitted" / student / chapter / f"{chapter}.ipynb"
+    source = course / "solutions" / chapter / f"{chapter}.ipynb"
+    with tempfile.TemporaryDirectory() as folder:
+        out, plan_file = Path(folder) / "verdict.json", Path(folder) / "plan.json"
+        plan_file.write_text(json.dumps(plan))
+        env = dict(os.environ, NBGRADER_EXECUTION="autograde")      # the chapters' given cells, as graded
+        done = subprocess.run([sys.executable, str(Path(__file__).resolve().parent / "verdict.py"),
+                               str(source), str(submitted), "--plan", str(plan_file), "--out", str(out)],
+                              cwd=course, env=env, capture_output=True, text=True, timeout=3600)
+        if done.returncode != 0:
+            return [f"every cell: the verdict failed ({done.stderr.strip().splitlines()[-1:]})"]
+        results = json.loads(out.read_text())
+    lowered = []
+    with Gradebook(db_url) as gb:
+        for cell, result in results.items():
+            if cell not in plan["checked"]:
+                continue
+            grade = gb.find_grade(cell, chapter, chapter, student)
+            kernel_score = grade.auto_score or 0.0
+            if result["points"] < kernel_score:
+                grade.auto_score = result["points"]
+                lowered.append(f"{cell} ({kernel_score:g} -> {result['points']:g})")
+        gb.db.commit()
+    return lowered
 
 
 def _first_error(log):
@@ -85,11 +150,11 @@ def _first_error(log):
     return lines[0][-300:]
 
 
-def grade_all(course, chapter, students, workers, db_url):
+def grade_all(course, chapter, students, workers, db_url, plan=None):
     """Autograde ``students`` with ``workers`` parallel workers and a progress bar; the Outcomes."""
     outcomes = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(autograde, course, chapter, s, db_url) for s in students]
+        futures = [pool.submit(autograde, course, chapter, s, db_url, plan) for s in students]
         with tqdm(total=len(futures), desc=f"grading {chapter}", unit="submission") as bar:
             for future in concurrent.futures.as_completed(futures):
                 outcomes.append(future.result())
@@ -120,6 +185,8 @@ def main(argv=None):
     parser.add_argument("--student", action="append", help="only this student (repeatable)")
     parser.add_argument("--course", type=Path, default=ROOT, help="the course folder (default: this one)")
     parser.add_argument("--db", help="the gradebook's SQLAlchemy URL (default: the course's gradebook.db)")
+    parser.add_argument("--no-verdict", action="store_true",
+                        help="only nbgrader's scores, without the outside verdict (tools/verdict.py)")
     args = parser.parse_args(argv)
     course = args.course.resolve()
     try:
@@ -134,7 +201,13 @@ def main(argv=None):
     if not students:
         sys.exit(f"no submission of {chapter} in {course / 'submitted'}/<student>/{chapter}/")
     start = time.monotonic()
-    outcomes = grade_all(course, chapter, students, args.workers, db_url)
+    plan = None
+    if not args.no_verdict:
+        plan = make_plan(course, chapter)
+        if plan["unchecked"]:
+            print(f"the outside verdict cannot check {', '.join(sorted(plan['unchecked']))} "
+                  "(the solution fails there): those cells keep nbgrader's score")
+    outcomes = grade_all(course, chapter, students, args.workers, db_url, plan)
     elapsed = time.monotonic() - start
     table = scores(db_url, chapter, students)
 

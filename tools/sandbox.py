@@ -80,8 +80,12 @@ def prepare_data():
             loader()    # torchvision finds the .gz files (no download) and unpacks them
 
 
-def bwrap_command(command, cwd, readonly=(), writable=()):
-    """The bwrap command line that runs ``command`` in ``cwd`` inside the sandbox."""
+def bwrap_command(command, cwd, readonly=(), writable=(), overlays=()):
+    """The bwrap command line that runs ``command`` in ``cwd`` inside the sandbox.
+
+    ``overlays``: (source, target) pairs bound read-only over ``target`` last, so they hide what is
+    there (tools/verdict.py: a stripped copy of dlcourse over the package, stubs over torch).
+    """
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         raise SystemExit("tools/sandbox.py needs bubblewrap: `make setup` installs it "
@@ -107,6 +111,8 @@ def bwrap_command(command, cwd, readonly=(), writable=()):
     for kind, paths in (("--ro-bind", readonly), ("--bind", writable)):
         for path in paths:
             args += _parents(path, made) + [kind, path, path]
+    for source, target in overlays:
+        args += _parents(target, made) + ["--ro-bind", source, target]
     args += ["--clearenv", "--chdir", str(cwd)]
     for name, value in sandbox_environment().items():
         args += ["--setenv", name, value]
