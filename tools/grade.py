@@ -28,6 +28,7 @@ lower. The exit status is 1 when a submission could not be graded.
 """
 import argparse
 import concurrent.futures
+import hashlib
 import json
 import os
 import subprocess
@@ -39,12 +40,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from course import find_chapter  # tools/course.py
+from course import find_chapter, notebook_path  # tools/course.py
 
 ROOT = Path(__file__).resolve().parents[1]
 DB_TIMEOUT = 120          # seconds a worker waits for the gradebook while another one writes
 TIMEOUT_MARK = "Timeout waiting for execute reply"
 RESTART_MARK = "restarted the kernel"   # tools/nbgrader_execute.py logs it
+VERDICT_SECONDS = 1800    # the outside verdict of one submission (a chapter takes well under a minute)
 
 
 @dataclass
@@ -97,9 +99,7 @@ def autograde(course, chapter, student, db_url, plan=None):
 
 def make_plan(course, chapter):
     """The verdict's plan of ``chapter`` (tools/verdict.py), kept in course/.verdict/ under its hashes."""
-    import hashlib
-
-    source = course / "solutions" / chapter / f"{chapter}.ipynb"
+    source = notebook_path(course / "solutions", chapter)
     here = Path(__file__).resolve().parent
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in
                                      (source, here / "verdict.py", here / "verdict_worker.py"))).hexdigest()
@@ -114,31 +114,41 @@ def make_plan(course, chapter):
 
 
 def apply_verdict(course, chapter, student, db_url, plan):
-    """Run the verdict on one submission; lower the gradebook where it is lower. The cells lowered."""
+    """Run the verdict on one submission; lower the gradebook where it is lower. The cells lowered.
+
+    It fails closed: should the verdict not finish (a crash, the time limit), every cell it checks
+    counts 0 and the submission is flagged (regrade it with --no-verdict after reading it).
+    """
     from nbgrader.api import Gradebook
 
-    submitted = course / "submitted" / student / chapter / f"{chapter}.ipynb"
-    source = course / "solutions" / chapter / f"{chapter}.ipynb"
+    submitted = notebook_path(course / "submitted" / student, chapter)
+    source = notebook_path(course / "solutions", chapter)
+    results = {}
     with tempfile.TemporaryDirectory() as folder:
         out, plan_file = Path(folder) / "verdict.json", Path(folder) / "plan.json"
         plan_file.write_text(json.dumps(plan))
         env = dict(os.environ, NBGRADER_EXECUTION="autograde")      # the chapters' given cells, as graded
-        done = subprocess.run([sys.executable, str(Path(__file__).resolve().parent / "verdict.py"),
-                               str(source), str(submitted), "--plan", str(plan_file), "--out", str(out)],
-                              cwd=course, env=env, capture_output=True, text=True, timeout=3600)
-        if done.returncode != 0:
-            return [f"every cell: the verdict failed ({done.stderr.strip().splitlines()[-1:]})"]
-        results = json.loads(out.read_text())
-    lowered = []
+        try:
+            command = [sys.executable, str(Path(__file__).resolve().parent / "verdict.py"),
+                       str(source), str(submitted), "--plan", str(plan_file), "--out", str(out)]
+            done = subprocess.run(command, cwd=course, env=env, capture_output=True, text=True,
+                                  timeout=VERDICT_SECONDS)
+            last_lines = done.stderr.strip().splitlines() or ["no output"]
+            failure = None if done.returncode == 0 else last_lines[-1]
+        except subprocess.TimeoutExpired:
+            failure = f"it took more than {VERDICT_SECONDS} s"
+        if failure is None:
+            results = json.loads(out.read_text())
+    lowered = [f"every cell (the verdict failed: {failure[-200:]})"] if failure else []
     with Gradebook(db_url) as gb:
-        for cell, result in results.items():
-            if cell not in plan["checked"]:
-                continue
+        for cell in plan["checked"]:
+            verdict_points = results.get(cell, {}).get("points", 0.0)
             grade = gb.find_grade(cell, chapter, chapter, student)
             kernel_score = grade.auto_score or 0.0
-            if result["points"] < kernel_score:
-                grade.auto_score = result["points"]
-                lowered.append(f"{cell} ({kernel_score:g} -> {result['points']:g})")
+            if verdict_points < kernel_score:
+                grade.auto_score = verdict_points
+                if not failure:
+                    lowered.append(f"{cell} ({kernel_score:g} -> {verdict_points:g})")
         gb.db.commit()
     return lowered
 
