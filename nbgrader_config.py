@@ -57,10 +57,11 @@ c.Autograde.autograde_preprocessors = [
 # (from the gradebook, hidden tests included) and runs it. nbgrader's default would score it 0, silently.
 c.OverwriteCells.add_missing_cells = True
 
-# Feedback shows neither the hidden tests nor what they print when they fail:
-# HideHiddenTestErrors replaces the error of a failing cell that has hidden
-# tests (it must run while the hidden region is still there), then
-# ClearHiddenTests removes the hidden region from the source.
+# Feedback shows neither the hidden tests nor what they print: in a cell with hidden tests,
+# HideHiddenTestErrors drops everything the kernel wrote and shows what the visible tests said in
+# the outside verdict's pass without hidden tests (tools/grade.py keeps it in .verdict/feedback/).
+# It must run while the hidden region is still there; then ClearHiddenTests removes that region.
+c.HideHiddenTestErrors.course_root = HERE
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     HideHiddenTestErrors,

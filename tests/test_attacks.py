@@ -26,6 +26,7 @@ again where the submission cannot reach, keeps its own score and flags them:
     replaces_checks      dlcourse.checks' functions replaced by functions that accept anything
 """
 import hashlib
+import html
 import json
 import os
 import shutil
@@ -276,6 +277,20 @@ def test_no_network(graded):
 def test_feedback_shows_nothing_a_graded_cell_printed(graded):
     assert "ECHO:" in outputs(graded, "echoes_inputs")        # it did print, while graded
     assert "ECHO:" not in feedback_html(graded, "echoes_inputs")
+
+
+def test_feedback_shows_what_the_visible_tests_said(graded):
+    """The verdict's pass without hidden tests gives the feedback its messages (none of the kernel's)."""
+    honest = html.unescape(feedback_html(graded, "honest"))
+    assert "\u2714 sigmoid: correct on 2 inputs." in honest
+    assert "\u2714 sigmoid_grad: agrees with central differences" in honest
+    blank = html.unescape(feedback_html(graded, "blank"))
+    assert "Not attempted yet: write `sigmoid` in the cell above" in blank
+    assert "Not attempted yet: write `sigmoid_grad` in the cell above" in blank
+    echoes = html.unescape(feedback_html(graded, "echoes_inputs"))
+    assert "\u2714 sigmoid: correct on 2 inputs." in echoes and "ECHO:" not in echoes
+    for student in IN_PROCESS:     # what their kernel printed is not what the feedback shows
+        assert "Not attempted yet: write `sigmoid_grad`" in html.unescape(feedback_html(graded, student))
 
 
 def test_the_memory_limit_holds(graded):

@@ -3,13 +3,16 @@
 - chapters/ holds exactly what `python tools/release.py` (make release) generates now;
 - it contains stubs, no solutions and no hidden tests;
 - run top to bottom, it fails only in its graded cells, and only as "not attempted";
-- nbgrader's feedback shows neither the hidden tests nor their errors.
+- nbgrader's feedback shows neither the hidden tests nor their errors, only what the
+  visible tests said in the outside verdict's pass without hidden tests.
 """
 import functools
+import json
 import subprocess
 import sys
 
 import nbclient
+import nbformat
 import pytest
 from nbgrader.converters import GenerateFeedback
 from nbgrader.coursedir import CourseDirectory
@@ -17,8 +20,18 @@ from nbgrader.preprocessors import ClearHiddenTests
 from traitlets.config.loader import PyFileConfigLoader
 from traitlets.utils.importstring import import_item
 
-from course import ROOT, chapter_names, is_grade, is_solution
+from course import (
+    ROOT,
+    chapter_names,
+    feedback_notes_path,
+    grade_id,
+    has_hidden_tests,
+    is_grade,
+    is_solution,
+    visible_tests,
+)
 from course import read_notebook as notebook
+from nbgrader_feedback import HIDDEN_FAILED, MESSAGE, HideHiddenTestErrors
 
 CHAPTERS = chapter_names()
 
@@ -172,3 +185,65 @@ def test_feedback_shows_neither_hidden_tests_nor_their_errors():
     assert error.ename == "TestFailed" and "hidden test" in error.evalue
     assert "HIDDEN" not in not_attempted_cell.source
     assert [e.ename for e in errors(not_attempted_cell)] == ["NotAttempted"]   # names only the exercise
+
+
+def graded_cell(source, score, points, outputs):
+    """A graded test cell as GetGrades leaves it: its source, its outputs and its score in the metadata."""
+    cell = nbformat.v4.new_code_cell(source, outputs=outputs)
+    cell.metadata.nbgrader = {"grade": True, "grade_id": "test_sigmoid", "points": points, "score": score,
+                              "solution": False, "locked": True, "schema_version": 3}
+    return cell
+
+
+KERNEL_OUTPUTS = [nbformat.v4.new_output("stream", name="stdout", text="ECHO: [1e30, -1e30]\n"),
+                  nbformat.v4.new_output("error", ename="CheckFailed", evalue="hidden input 1e30",
+                                         traceback=["assert sigmoid(1e30) ..."])]
+SOURCE = "check()\n### BEGIN HIDDEN TESTS\nhidden()\n### END HIDDEN TESTS"
+
+
+@pytest.mark.parametrize("note, score, shown", [
+    # the visible tests pass, the cell has its points: what they printed, nothing else
+    ({"stdout": "\u2714 sigmoid: correct on 2 inputs.\n", "ename": None, "evalue": None}, 2, ["stream"]),
+    # the visible tests pass, a hidden one failed: what they printed and one sentence
+    ({"stdout": "\u2714 sigmoid: correct on 2 inputs.\n", "ename": None, "evalue": None}, 0,
+     ["stream", "TestFailed"]),
+    # a visible test failed: its own message
+    ({"stdout": "", "ename": "CheckFailed", "evalue": "sigmoid(0.0) should be 0.5, got 0.0"}, 0,
+     ["CheckFailed"]),
+])
+def test_feedback_shows_what_the_visible_tests_said_in_the_verdict(tmp_path, note, score, shown):
+    path = feedback_notes_path(tmp_path, "00_getting_started", "ada")
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"test_sigmoid": note}))
+    nb = nbformat.v4.new_notebook(cells=[graded_cell(SOURCE, score, 2, KERNEL_OUTPUTS)])
+    resources = {"nbgrader": {"student": "ada", "assignment": "00_getting_started"}}
+    nb, _ = HideHiddenTestErrors(course_root=str(tmp_path)).preprocess(nb, resources)
+    outputs = nb.cells[0].outputs
+    assert [o.get("ename", o.output_type) for o in outputs] == shown
+    text = json.dumps(outputs)
+    assert "ECHO" not in text and "1e30" not in text and "hidden" not in text.replace(HIDDEN_FAILED, "")
+    if note["stdout"]:
+        assert outputs[0].text == note["stdout"]
+    if note["ename"]:
+        assert outputs[-1].evalue == note["evalue"] and outputs[-1].traceback == [
+            f"{note['ename']}: {note['evalue']}"]
+    if "TestFailed" in shown:
+        assert outputs[-1].evalue == HIDDEN_FAILED
+
+
+def test_feedback_without_verdict_notes_replaces_the_kernels_errors(tmp_path):
+    """Graded with --no-verdict: no notes, so each kernel error becomes the fixed sentence."""
+    nb = nbformat.v4.new_notebook(cells=[graded_cell(SOURCE, 0, 2, KERNEL_OUTPUTS)])
+    resources = {"nbgrader": {"student": "ada", "assignment": "00_getting_started"}}
+    nb, _ = HideHiddenTestErrors(course_root=str(tmp_path)).preprocess(nb, resources)
+    assert [(o.ename, o.evalue) for o in nb.cells[0].outputs] == [("TestFailed", MESSAGE)]
+
+
+def test_visible_tests_are_what_the_release_shows(chapters):
+    """course.visible_tests cuts a test cell as nbgrader's release does (the verdict's feedback pass)."""
+    for chapter in chapters:
+        release = {grade_id(c): c.source for c in notebook(ROOT / "chapters", chapter).cells if is_grade(c)}
+        cut = [c for c in notebook(ROOT / "solutions", chapter).cells if has_hidden_tests(c)]
+        assert cut, chapter
+        for cell in cut:
+            assert visible_tests(cell.source).strip() == release[grade_id(cell)].strip(), grade_id(cell)

@@ -1,7 +1,7 @@
 """The outside verdict (tools/verdict.py): the instructor's checks here, the student's answers in the sandbox.
 
 What must hold, chapter by chapter: the solution passes every graded cell
-the verdict checks (all of them but KNOWN_UNCHECKED), a blank notebook gets
+the verdict checks (all of them), a blank notebook gets
 nothing, and the workers cannot reach the reference an exercise tests, by
 any of the routes that fooled the in-kernel guard. And the wire carries
 data only: what a worker sends cannot make the grader build anything else.
@@ -20,10 +20,7 @@ from course import ROOT, chapter_names, grade_id, is_grade, is_solution, noteboo
 
 pytestmark = pytest.mark.course
 CHAPTERS = chapter_names()
-# Cells whose checks change a layer's parameters in place from the checking code (central differences
-# of a student's layer through gradcheck.check_module): a handle cannot carry that, so nbgrader's score
-# stands for them (tools/grade.py says so).
-KNOWN_UNCHECKED = {"02_activations": {"test_maxout"}, "03_backpropagation": {"test_linear_layer"}}
+
 
 
 def run_verdict(tmp_path, source, submission=None, plan=None, chapter=None):
@@ -59,8 +56,8 @@ def test_the_solution_passes_every_cell_the_verdict_checks(chapter, plans, tmp_p
     plan = plan_of(chapter, plans, tmp_path)
     source = nbformat.read(notebook_path(ROOT / "solutions", chapter), as_version=4)
     tests = {grade_id(c) for c in source.cells if is_grade(c)}
-    assert set(plan["unchecked"]) == KNOWN_UNCHECKED.get(chapter, set()), plan["unchecked"]
-    assert set(plan["checked"]) == tests - KNOWN_UNCHECKED.get(chapter, set())
+    assert plan["unchecked"] == {}
+    assert set(plan["checked"]) == tests
     answers = [grade_id(c) for c in source.cells if is_solution(c)]
     assert sorted(plan["forbidden"]) == sorted(answers)
 
@@ -71,6 +68,31 @@ def test_a_blank_notebook_gets_nothing(chapter, plans, tmp_path):
     results = run_verdict(tmp_path, notebook_path(ROOT / "solutions", chapter),
                           notebook_path(ROOT / "chapters", chapter), plan=plan)
     assert {cell: r["points"] for cell, r in results.items() if r["points"]} == {}
+
+
+# A layer's parameter gradient wrong in one line: the central differences of gradcheck.check_module
+# perturb the worker's layer through load_state_dict, so the verdict catches it.
+WRONG_PARAMETER_GRADIENTS = {
+    ("02_activations", "maxout", "test_maxout"): ("self.bias.grad += grad_z.sum(axis=0)",
+                                                   "self.bias.grad += grad_z.mean(axis=0)"),
+    ("03_backpropagation", "linear_layer", "test_linear_layer"): ("self.weight.grad += grad_out.T @ self.x",
+                                                                  "self.weight.grad = grad_out.T @ self.x"),
+}
+
+
+@pytest.mark.parametrize("chapter, answer, test", sorted(WRONG_PARAMETER_GRADIENTS))
+def test_a_wrong_parameter_gradient_loses_its_cell_only(chapter, answer, test, plans, tmp_path):
+    plan = plan_of(chapter, plans, tmp_path)
+    submission = nbformat.read(notebook_path(ROOT / "solutions", chapter), as_version=4)
+    right, wrong = WRONG_PARAMETER_GRADIENTS[chapter, answer, test]
+    (cell,) = [c for c in submission.cells if is_solution(c) and grade_id(c) == answer]
+    assert right in cell.source
+    cell.source = cell.source.replace(right, wrong)
+    path = tmp_path / "wrong.ipynb"
+    nbformat.write(submission, path)
+    results = run_verdict(tmp_path, notebook_path(ROOT / "solutions", chapter), path, plan=plan)
+    assert results[test]["points"] == 0, results[test]
+    assert {cell for cell, r in results.items() if not r["passed"]} == {test}
 
 
 # Answers to chapter 00's sigmoid that reach the reference (or another library) instead of computing it.

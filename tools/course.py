@@ -16,6 +16,12 @@ solution cell has ``solution: true``, a graded test cell ``grade: true`` and
     is_grade(cell)        True for a graded test cell
     points(cell)          its points (0 for a cell that is not graded)
     max_score(nb)         the points of every graded cell of a notebook
+    has_hidden_tests(cell)  True for a test cell with a hidden region (### BEGIN/END HIDDEN TESTS)
+    visible_tests(source)   a test cell's source without its hidden region, as the release has it
+
+Where the grading keeps what it found outside the gradebook:
+
+    feedback_notes_path(course, chapter, student)   what the visible tests said (tools/grade.py)
 
 And for scanning files for leaked text (the website, the student edition):
 
@@ -32,6 +38,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = ROOT / "solutions"
 CHAPTER_NAME = re.compile(r"(\d\d)_[a-z0-9_]+")
+HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 
 
 # -- chapters --------------------------------------------------------------------------------
@@ -107,6 +114,33 @@ def points(cell):
 def max_score(nb):
     """The points of every graded cell of the notebook ``nb``."""
     return sum(points(cell) for cell in nb.cells)
+
+
+def has_hidden_tests(cell):
+    """True for a graded test cell with hidden tests."""
+    return is_grade(cell) and HIDDEN_BEGIN in cell.source
+
+
+def visible_tests(source):
+    """A test cell's source without its hidden region (the lines from HIDDEN_BEGIN to HIDDEN_END)."""
+    kept, hidden = [], False
+    for line in source.splitlines(keepends=True):
+        if line.strip() == HIDDEN_BEGIN:
+            hidden = True
+        elif line.strip() == HIDDEN_END:
+            hidden = False
+        elif not hidden:
+            kept.append(line)
+    return "".join(kept)
+
+
+def feedback_notes_path(course, chapter, student):
+    """What the outside verdict's visible tests said about one submission, for its feedback (JSON).
+
+    tools/grade.py writes it, tools/nbgrader_feedback.py reads it; it lives
+    in the git-ignored .verdict/ folder, where a student's kernel cannot reach.
+    """
+    return Path(course) / ".verdict" / "feedback" / chapter / f"{student}.json"
 
 
 # -- scanning ------------------------------------------------------------------------------

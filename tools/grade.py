@@ -31,6 +31,7 @@ import concurrent.futures
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -40,7 +41,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from course import find_chapter, notebook_path  # tools/course.py
+from course import feedback_notes_path, find_chapter, notebook_path  # tools/course.py
 
 ROOT = Path(__file__).resolve().parents[1]
 DB_TIMEOUT = 120          # seconds a worker waits for the gradebook while another one writes
@@ -80,6 +81,7 @@ def autograde(course, chapter, student, db_url, plan=None):
     command = [os.path.join(bin_dir, "nbgrader"), "autograde", chapter, "--student", student, "--force",
                f"--CourseDirectory.db_url={db_url}"]
     start = time.monotonic()
+    feedback_notes_path(course, chapter, student).unlink(missing_ok=True)   # none of an earlier grading
     result = subprocess.run(command, cwd=course, env=env, capture_output=True, text=True)
     outcome = Outcome(student, result.returncode, time.monotonic() - start, result.stdout + result.stderr)
     if not outcome.graded:
@@ -118,6 +120,7 @@ def apply_verdict(course, chapter, student, db_url, plan):
 
     It fails closed: should the verdict not finish (a crash, the time limit), every cell it checks
     counts 0 and the submission is flagged (regrade it with --no-verdict after reading it).
+    It also keeps what the visible tests said, for the feedback (course.feedback_notes_path).
     """
     from nbgrader.api import Gradebook
 
@@ -126,11 +129,13 @@ def apply_verdict(course, chapter, student, db_url, plan):
     results = {}
     with tempfile.TemporaryDirectory() as folder:
         out, plan_file = Path(folder) / "verdict.json", Path(folder) / "plan.json"
+        notes = Path(folder) / "feedback.json"
         plan_file.write_text(json.dumps(plan))
         env = dict(os.environ, NBGRADER_EXECUTION="autograde")      # the chapters' given cells, as graded
         try:
             command = [sys.executable, str(Path(__file__).resolve().parent / "verdict.py"),
-                       str(source), str(submitted), "--plan", str(plan_file), "--out", str(out)]
+                       str(source), str(submitted), "--plan", str(plan_file), "--out", str(out),
+                       "--feedback", str(notes)]
             done = subprocess.run(command, cwd=course, env=env, capture_output=True, text=True,
                                   timeout=VERDICT_SECONDS)
             last_lines = done.stderr.strip().splitlines() or ["no output"]
@@ -139,6 +144,9 @@ def apply_verdict(course, chapter, student, db_url, plan):
             failure = f"it took more than {VERDICT_SECONDS} s"
         if failure is None:
             results = json.loads(out.read_text())
+            kept = feedback_notes_path(course, chapter, student)
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(notes, kept)
     lowered = [f"every cell (the verdict failed: {failure[-200:]})"] if failure else []
     with Gradebook(db_url) as gb:
         for cell in plan["checked"]:

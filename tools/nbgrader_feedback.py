@@ -5,43 +5,91 @@ but the cell's outputs still show them: a failing hidden test's error quotes
 its line and inputs, and a student's function that prints its arguments
 echoes the hidden inputs (on stdout, stderr or as a display). So in a graded
 cell with hidden tests, HideHiddenTestErrors keeps no output the kernel
-wrote: an error becomes a plain sentence, everything else goes. "Not
-attempted yet" (dlcourse.checks.NotAttempted) stays, in a fixed wording
-(a message the kernel wrote could carry anything). Beside each cell,
-nbgrader shows its score.
+wrote. It shows instead what the outside verdict's visible pass found
+(tools/verdict.py --feedback, kept by tools/grade.py in
+course.feedback_notes_path): what the visible tests printed and the error
+they raised, computed by the instructor's checks on answers run in fresh
+workers that never saw a hidden input. When the visible tests passed but
+the cell lost points, one sentence says that a hidden test failed.
+
+Without those notes (graded with --no-verdict, or the verdict failed) it
+falls back to one sentence per failing cell. "Not attempted yet"
+(dlcourse.checks.NotAttempted) stays, in a fixed wording when it comes from
+the kernel (a message the kernel wrote could carry anything). Beside each
+cell, nbgrader shows its score.
 """
+import json
+import os
+
+from nbformat.v4 import new_output
 from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Unicode
 
-from course import is_grade  # tools/course.py
-
-HIDDEN_MARK = "BEGIN HIDDEN TESTS"
+from course import feedback_notes_path, grade_id, has_hidden_tests  # tools/course.py
 
 MESSAGE = (
     "A test in this cell failed: a visible test (run the cell in your notebook to see which) "
     "or a hidden test of an edge case (extreme values, unusual shapes, other dtypes). "
     "Its details are not shown in the feedback."
 )
-
-
+HIDDEN_FAILED = (
+    "The visible tests above pass, but a hidden test of an edge case (extreme values, unusual "
+    "shapes, other dtypes) failed. Its details are not shown in the feedback: read the exercise's "
+    "statement again for the cases it names."
+)
 NOT_ATTEMPTED = "Not attempted yet: write the exercise in the cell above, then run this cell again."
 
 
+def error_output(ename, evalue):
+    """An error output with a one-line traceback (no source lines, no paths)."""
+    return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
 class HideHiddenTestErrors(NbGraderPreprocessor):
-    """In a grade cell with hidden tests: errors become MESSAGE, every other output is dropped."""
+    """In a graded cell with hidden tests: the visible tests' messages from the verdict, not the kernel."""
+
+    course_root = Unicode("", help="the course folder, where .verdict/ is (default: the current folder)"
+                          ).tag(config=True)
+
+    def preprocess(self, nb, resources):
+        info = resources.get("nbgrader", {})
+        self.notes = None
+        if "student" in info and "assignment" in info:
+            path = feedback_notes_path(self.course_root or os.getcwd(), info["assignment"], info["student"])
+            if path.is_file():
+                self.notes = json.loads(path.read_text())
+        return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell, resources, cell_index):
-        if cell.cell_type == "code" and is_grade(cell) and HIDDEN_MARK in cell.source:
-            kept = []
-            for output in cell.get("outputs", []):
-                if output.output_type != "error":
-                    continue
-                if output.ename == "NotAttempted":     # its text too is the kernel's: a fixed one replaces it
-                    output.evalue = NOT_ATTEMPTED
-                    output.traceback = [f"NotAttempted: {NOT_ATTEMPTED}"]
-                else:
-                    output.ename = "TestFailed"
-                    output.evalue = MESSAGE
-                    output.traceback = [f"TestFailed: {MESSAGE}"]
-                kept.append(output)
-            cell.outputs = kept
+        if cell.cell_type == "code" and has_hidden_tests(cell):
+            note = (self.notes or {}).get(grade_id(cell))
+            cell.outputs = self.from_verdict(cell, note) if note else self.from_kernel(cell)
         return cell, resources
+
+    @staticmethod
+    def from_verdict(cell, note):
+        """The visible tests' output and error, as the verdict's visible pass computed them."""
+        shown = [new_output("stream", name="stdout", text=note["stdout"])] if note["stdout"] else []
+        meta = cell.metadata.get("nbgrader", {})
+        if "score" in meta:                       # GetGrades put the gradebook's score there
+            lost_points = meta["score"] < meta["points"]
+        else:
+            lost_points = any(output.output_type == "error" for output in cell.get("outputs", []))
+        if note["ename"]:
+            shown.append(error_output(note["ename"], note["evalue"]))
+        elif lost_points:
+            shown.append(error_output("TestFailed", HIDDEN_FAILED))
+        return shown
+
+    @staticmethod
+    def from_kernel(cell):
+        """Without the verdict's notes: each error of the kernel becomes a fixed sentence, the rest goes."""
+        shown = []
+        for output in cell.get("outputs", []):
+            if output.output_type != "error":
+                continue
+            if output.ename == "NotAttempted":     # its text too is the kernel's: a fixed one replaces it
+                shown.append(error_output("NotAttempted", NOT_ATTEMPTED))
+            else:
+                shown.append(error_output("TestFailed", MESSAGE))
+        return shown

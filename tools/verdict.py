@@ -1,6 +1,7 @@
 """The outside verdict: a submission's graded cells, checked where the submission cannot reach.
 
     python tools/verdict.py SOURCE.ipynb SUBMISSION.ipynb --out verdict.json [--plan plan.json]
+                            [--feedback feedback.json]
 
 nbgrader runs the whole submission in one kernel: the test cells' checks run
 in the student's process, and code that ran before them can undo them (an
@@ -22,7 +23,12 @@ computed again, in two processes:
 The plan (``plan()``, once per chapter, on the solution itself) says which
 references each exercise forbids and which test cells the verdict can
 check: a cell the solution does not pass here is left to nbgrader's score.
-The result, per graded cell: {"points", "max_points", "passed", "message"}.
+The result, per graded cell: {"points", "max_points", "passed", "message", ...}.
+
+With --feedback, a second pass runs the test cells without their hidden
+tests, in fresh workers, and writes what their visible tests printed and
+raised: the student's feedback shows that (tools/nbgrader_feedback.py), and
+it cannot hold anything a hidden test computed or passed in.
 """
 import argparse
 import ast
@@ -47,11 +53,12 @@ import numpy as np
 
 import sandbox  # tools/sandbox.py
 import verdict_worker as wire  # tools/verdict_worker.py
-from course import grade_id, is_grade, is_solution, points
+from course import grade_id, has_hidden_tests, is_grade, is_solution, points, visible_tests
 
 CELL_SECONDS = 60           # a test cell's time here (nbgrader's limit is 20 s; calls cross a pipe)
 SETUP_SECONDS = 120         # a worker's start: imports and the answer cells before its exercise
 HIDDEN_LIBRARIES = ("torch", "torchvision", "scipy", "sklearn")
+SHOWN_CHARS = 5000          # of what a test cell prints, kept for the feedback
 
 
 # -- the dlcourse a worker sees --------------------------------------------------------------
@@ -498,11 +505,13 @@ def worker_cells(source_nb, submission_nb, exercise):
     return cells
 
 
-def verdict(source_nb, submission_nb, forbidden_by_exercise=None, scratch=None):
+def verdict(source_nb, submission_nb, forbidden_by_exercise=None, scratch=None, visible_only=False):
     """Run the source's given and test cells here, the submission's answers in workers.
 
     ``forbidden_by_exercise``: {answer grade_id: reference names} to strip from
     that exercise's worker (None: strip nothing, as the plan does on the solution).
+    ``visible_only``: run the test cells without their hidden tests, as the
+    release has them (the feedback's pass: its workers never see a hidden input).
     Returns ({test grade_id: result}, {answer grade_id: names forbidden during its calls}).
     """
     from IPython.core.interactiveshell import InteractiveShell
@@ -511,6 +520,10 @@ def verdict(source_nb, submission_nb, forbidden_by_exercise=None, scratch=None):
     forbidden_by_exercise = forbidden_by_exercise or {}
     scratch = scratch or tempfile.mkdtemp(prefix="dlcourse-verdict-")
     shell = InteractiveShell.instance()
+    shell.reset()                             # nothing of an earlier pass in this process
+    # A failing cell's error is kept in its result; its traceback (this machine's paths, the
+    # test's lines) is not printed into what the cell printed.
+    shell.showtraceback = shell.showsyntaxerror = lambda *args, **kwargs: None
     workers, results, exercise = {}, {}, None
     try:
         for cell in source_nb.cells:
@@ -526,14 +539,18 @@ def verdict(source_nb, submission_nb, forbidden_by_exercise=None, scratch=None):
             start = time.monotonic()
             for worker in workers.values():
                 worker.deadline = start + CELL_SECONDS
-            with capture_output(display=False):
-                outcome = shell.run_cell(cell.source, store_history=False)
+            code = visible_tests(cell.source) if visible_only and is_grade(cell) else cell.source
+            with capture_output(display=False) as captured:
+                outcome = shell.run_cell(code, store_history=False)
             if is_grade(cell):
                 error = outcome.error_in_exec or outcome.error_before_exec
                 results[grade_id(cell)] = {
                     "points": 0.0 if error else float(points(cell)), "max_points": float(points(cell)),
                     "passed": error is None, "exercise": exercise,
                     "message": "" if error is None else f"{type(error).__name__}: {error}"[:500],
+                    "ename": None if error is None else type(error).__name__,
+                    "evalue": None if error is None else str(error)[:SHOWN_CHARS],
+                    "stdout": captured.stdout[:SHOWN_CHARS],
                     "seconds": round(time.monotonic() - start, 2)}
     finally:
         for worker in workers.values():
@@ -567,6 +584,20 @@ def plan(source_nb, chapter):
             "unchecked": {k: r["message"] for k, r in results.items() if not r["passed"]}}
 
 
+def feedback(source_nb, submission_nb, forbidden_by_exercise=None):
+    """What the visible tests say about each test cell that has hidden tests, for the student's feedback.
+
+    A second pass, run with the hidden tests cut out and fresh workers, so
+    that nothing shown can come from a hidden test: not its source, not its
+    inputs echoed back through the submission's own answers.
+    {test grade_id: {"stdout": what the cell printed, "ename", "evalue": its error or None}}.
+    """
+    results, _ = verdict(source_nb, submission_nb, forbidden_by_exercise, visible_only=True)
+    hidden = {grade_id(cell) for cell in source_nb.cells if has_hidden_tests(cell)}
+    return {cell: {key: results[cell][key] for key in ("stdout", "ename", "evalue")}
+            for cell in results if cell in hidden}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("source", type=Path)
@@ -574,6 +605,8 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--plan", type=Path, help="the plan (JSON): references stripped per exercise")
     parser.add_argument("--make-plan", metavar="CHAPTER", help="write the source's plan to --out instead")
+    parser.add_argument("--feedback", type=Path,
+                        help="also write what the visible tests of each cell with hidden tests say (JSON)")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))       # workers die with us (finally blocks)
     os.environ.setdefault("MPLBACKEND", "agg")
@@ -585,6 +618,8 @@ def main(argv=None):
     forbidden = json.loads(args.plan.read_text())["forbidden"] if args.plan else None
     results, _ = verdict(source, submission, forbidden)
     args.out.write_text(json.dumps(results, indent=1))
+    if args.feedback:
+        args.feedback.write_text(json.dumps(feedback(source, submission, forbidden), indent=1))
     return 0
 
 
