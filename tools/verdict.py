@@ -68,8 +68,13 @@ def strip_references(package, names, dest):
     ``names`` are reference names as dlcourse.honesty keeps them: "sigmoid", "Linear.forward".
     """
     shutil.copytree(package, dest, ignore=shutil.ignore_patterns("__pycache__"))
+    # what a file must contain to hold one of them: "def sigmoid(", or "class Linear" for Linear.forward
+    marks = {f"class {name.split('.')[0]}" if "." in name else f"def {name}(" for name in names}
     for path in Path(dest).rglob("*.py"):
-        tree = ast.parse(path.read_text())
+        text = path.read_text()
+        if not any(mark in text for mark in marks):      # nothing to strip: not parsed
+            continue
+        tree = ast.parse(text)
         if _strip(tree, set(names)):
             path.write_text(ast.unparse(ast.fix_missing_locations(tree)) + "\n")
     return dest
