@@ -5,47 +5,19 @@ whole test cell, visible and hidden parts, as nbgrader runs it from solutions/) 
 plausible wrong ones (they must fail it). The cells run here as they are stored, after the
 notebook's import and data cells, so a change to a test cell is tested as it is.
 """
-import textwrap
-
 import pytest
-
-from course import ROOT, grade_id, read_notebook
+from exercise_cells import ExerciseCells
 
 pytestmark = pytest.mark.chapter05
 
-SOURCE = read_notebook(ROOT / "solutions", "05_cnns")
-
-
-def cell(key):
-    """The source of the cell with this grade_id or cell id."""
-    for c in SOURCE.cells:
-        if grade_id(c) == key or c.get("id") == key:
-            return c.source
-    raise KeyError(key)
+CELLS = ExerciseCells("05_cnns")
+cell, run_test_cell, fails = CELLS.cell, CELLS.run_test_cell, CELLS.fails
 
 
 @pytest.fixture(scope="module")
 def setup():
     """The notebook's namespace after its import cell and its data cell, as a test cell finds it."""
-    namespace = {}
-    exec(compile(cell("code-1"), "<imports>", "exec"), namespace)
-    exec(compile(cell("code-2"), "<data>", "exec"), namespace)
-    return namespace
-
-
-def run_test_cell(setup, answer, test_id):
-    """Run ``answer`` (an answer cell), then the whole graded test cell ``test_id``, hidden tests included."""
-    namespace = dict(setup)
-    exec(compile(textwrap.dedent(answer), "<answer>", "exec"), namespace)
-    exec(compile(cell(test_id), f"<{test_id}>", "exec"), namespace)
-
-
-def fails(setup, answer, test_id, match=None):
-    from dlcourse.checks import CheckFailed
-    with pytest.raises((CheckFailed, ValueError, TypeError, IndexError)) as error:
-        run_test_cell(setup, answer, test_id)
-    if match is not None:
-        assert match in str(error.value), str(error.value)
+    return CELLS.run_cells("code-1", "code-2")
 
 
 def test_the_solutions_pass_their_own_cells(setup):

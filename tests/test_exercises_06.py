@@ -5,45 +5,22 @@ cell, visible and hidden parts, as nbgrader runs it from solutions/) and three p
 fail it). The cells run here as they are stored, after the notebook's import cell, so a change to a test cell
 is tested as it is.
 """
-import textwrap
-
 import pytest
+from exercise_cells import ExerciseCells
 
-from course import ROOT, grade_id, read_notebook
+from course import grade_id
 
 pytestmark = pytest.mark.chapter06
 
-SOURCE = read_notebook(ROOT / "solutions", "06_rnns")
-
-
-def cell(key):
-    """The source of the cell with this grade_id or cell id."""
-    for c in SOURCE.cells:
-        if grade_id(c) == key or c.get("id") == key:
-            return c.source
-    raise KeyError(key)
+CELLS = ExerciseCells("06_rnns")
+SOURCE = CELLS.notebook
+cell, run_test_cell, fails = CELLS.cell, CELLS.run_test_cell, CELLS.fails
 
 
 @pytest.fixture(scope="module")
 def setup():
-    """The notebook's namespace after its import cell and its sigmoid, as a test cell finds it."""
-    namespace = {}
-    exec(compile(cell("code-1"), "<imports>", "exec"), namespace)
-    exec(compile(cell("sigmoid-helper"), "<sigmoid>", "exec"), namespace)   # the notebook's helper cell
-    return namespace
-
-
-def run_test_cell(setup, answer, test_id):
-    """Run ``answer`` (an answer cell), then the whole graded test cell ``test_id``, hidden tests included."""
-    namespace = dict(setup)
-    exec(compile(textwrap.dedent(answer), "<answer>", "exec"), namespace)
-    exec(compile(cell(test_id), f"<{test_id}>", "exec"), namespace)
-
-
-def fails(setup, answer, test_id):
-    from dlcourse.checks import CheckFailed
-    with pytest.raises((CheckFailed, ValueError, TypeError, IndexError)):
-        run_test_cell(setup, answer, test_id)
+    """The notebook's namespace after its import cell and its sigmoid helper cell, as a test cell finds it."""
+    return CELLS.run_cells("code-1", "sigmoid-helper")
 
 
 SIGMOID = """
