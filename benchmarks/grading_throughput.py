@@ -1,18 +1,22 @@
 """Grading throughput: submissions per minute with `make grade` against plain `nbgrader autograde`.
 
-    python benchmarks/grading_throughput.py                       chapters 00-03, 6 submissions each
-    python benchmarks/grading_throughput.py --chapter 03 --students 4
+    python benchmarks/grading_throughput.py                       every chapter, 4 submissions each
+    python benchmarks/grading_throughput.py --chapter 03 --students 6
 
 For each chapter, a scratch copy of the course gets ``--students`` copies of
-the solution notebook and is graded three ways, each into a fresh gradebook:
+the solution notebook and is graded four ways, each into a fresh gradebook:
 
     nbgrader, no sandbox     plain `nbgrader autograde CHAPTER`, one submission after the other, with the
                              kernel started as nbgrader does by default (TCP, no bubblewrap): the baseline
     nbgrader, sandbox        the same command with the course's configuration (tools/sandbox.py)
-    make grade               tools/grade.py with --workers (default: one per core), sandboxed
+    make grade, no verdict   tools/grade.py --no-verdict with --workers (default: one per core), sandboxed
+    make grade               tools/grade.py with the outside verdict (tools/verdict.py): its plan once,
+                             then two passes per submission (the points; the feedback's visible tests)
 
 and the script prints the submissions per minute of each, the seconds the
-sandbox adds per submission, and the speed-up of the parallel workers.
+sandbox adds per submission, the seconds the verdict adds per submission
+(its wall time on --workers workers, divided by the submissions: the plan
+included) and the speed-up of make grade over nbgrader autograde.
 Measure on an idle machine: other processes on the two cores change every figure.
 """
 import argparse
@@ -59,6 +63,8 @@ def measure(chapter, students, workers):
     nbgrader = os.path.join(os.path.dirname(sys.executable), "nbgrader")
     ways = {"nbgrader, no sandbox": [nbgrader, "autograde", chapter, *UNSANDBOXED],
             "nbgrader, sandbox": [nbgrader, "autograde", chapter],
+            "make grade, no verdict": [sys.executable, "tools/grade.py", chapter, "--workers", str(workers),
+                                       "--no-verdict"],
             "make grade": [sys.executable, "tools/grade.py", chapter, "--workers", str(workers)]}
     seconds = {}
     for way, command in ways.items():
@@ -71,10 +77,10 @@ def measure(chapter, students, workers):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chapter", action="append", help="a chapter (name or number); repeatable")
-    parser.add_argument("--students", type=int, default=6, help="submissions per chapter (default 6)")
+    parser.add_argument("--students", type=int, default=4, help="submissions per chapter (default 4)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args(argv)
-    chapters = [find_chapter(c) for c in args.chapter] if args.chapter else chapter_names()[:4]
+    chapters = [find_chapter(c) for c in args.chapter] if args.chapter else chapter_names()
 
     print(f"{args.students} submissions per chapter, make grade with {args.workers} workers")
     print(f"{'chapter':22} {'way':22} {'seconds':>8} {'per minute':>11}")
@@ -83,9 +89,10 @@ def main(argv=None):
         for way, s in seconds.items():
             print(f"{chapter:22} {way:22} {s:8.1f} {60 * args.students / s:11.1f}")
         cost = (seconds["nbgrader, sandbox"] - seconds["nbgrader, no sandbox"]) / args.students
-        speedup = seconds["nbgrader, sandbox"] / seconds["make grade"]
-        print(f"{chapter:22} sandbox cost {cost:+.1f} s per submission; "
-              f"make grade {speedup:.2f}x as fast as nbgrader autograde")
+        verdict = (seconds["make grade"] - seconds["make grade, no verdict"]) / args.students
+        speedup = seconds["nbgrader, no sandbox"] / seconds["make grade"]
+        print(f"{chapter:22} sandbox cost {cost:+.1f} s per submission; verdict cost {verdict:+.1f} s per "
+              f"submission on {args.workers} workers; make grade {speedup:.2f}x the speed of plain nbgrader")
 
 
 if __name__ == "__main__":

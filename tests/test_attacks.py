@@ -14,6 +14,8 @@ code. What must hold (INSTRUCTORS.md, "What the sandbox protects"):
     uses_network         no connection reaches a server of the grading machine
     echoes_inputs        a correct answer that prints its inputs: full points, and the feedback
                          shows none of what it printed in a graded cell
+    fails_a_hidden_test  a sigmoid that returns float64 for float32 input: the feedback shows its
+                         visible tests' lines and one sentence, nothing of the hidden test
     exhausts_memory      a 40 GB allocation fails (memory limit): that exercise only loses its points
     kills_kernel         os._exit in an answer: that exercise only loses its points, flagged
     ignores_interrupt    an endless loop that ignores SIGINT: that exercise only, flagged
@@ -111,13 +113,14 @@ dlcourse.checks.check_derivative = lambda *args, **kwargs: None
 # Attacks inside an otherwise correct notebook: (student, grade_id of the answer cell it goes in, code).
 FAULTS = {
     "echoes_inputs": ("sigmoid", "print('EC' + 'HO:', z)\n", "first line of the function"),
+    "fails_a_hidden_test": ("sigmoid", "z = np.asarray(z, dtype=np.float64)\n", "first line of the function"),
     "exhausts_memory": ("sigmoid_grad", "_hog = bytearray(40 << 30)\n", "top"),
     "kills_kernel": ("sigmoid_grad", "import os\nos._exit(3)\n", "top"),
     "ignores_interrupt": ("sigmoid_grad", "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
                                           "while True:\n    pass\n", "top"),
 }
 EXPECTED = {"honest": 3.0, "blank": 0.0, "reads_secrets": 0.0, "writes_everywhere": 0.0,
-            "outlives_grading": 0.0, "uses_network": 0.0, "echoes_inputs": 3.0,
+            "outlives_grading": 0.0, "uses_network": 0.0, "echoes_inputs": 3.0, "fails_a_hidden_test": 1.0,
             "exhausts_memory": 2.0, "kills_kernel": 2.0, "ignores_interrupt": 2.0,
             "rewrites_test_cells": 0.0, "replaces_checks": 0.0}
 FLAGGED = {"kills_kernel", "ignores_interrupt"}
@@ -280,15 +283,18 @@ def test_feedback_shows_nothing_a_graded_cell_printed(graded):
 
 
 def test_feedback_shows_what_the_visible_tests_said(graded):
-    """The verdict's pass without hidden tests gives the feedback its messages (none of the kernel's)."""
+    """The verdict gives the feedback its messages (none of the kernel's)."""
     honest = html.unescape(feedback_html(graded, "honest"))
-    assert "\u2714 sigmoid: correct on 2 inputs." in honest
-    assert "\u2714 sigmoid_grad: agrees with central differences" in honest
+    assert honest.count("Every test of this cell passes, its hidden tests included.") == 2
+    hidden_failure = html.unescape(feedback_html(graded, "fails_a_hidden_test"))
+    assert "\u2714 sigmoid: correct on 2 inputs." in hidden_failure       # the visible tests, and
+    assert "The visible tests above pass, but a hidden test of an edge case" in hidden_failure
+    assert "-89, -20" not in hidden_failure and "expected dtype" not in hidden_failure   # nor the hidden one
     blank = html.unescape(feedback_html(graded, "blank"))
     assert "Not attempted yet: write `sigmoid` in the cell above" in blank
     assert "Not attempted yet: write `sigmoid_grad` in the cell above" in blank
     echoes = html.unescape(feedback_html(graded, "echoes_inputs"))
-    assert "\u2714 sigmoid: correct on 2 inputs." in echoes and "ECHO:" not in echoes
+    assert "Every test of this cell passes" in echoes and "ECHO:" not in echoes
     for student in IN_PROCESS:     # what their kernel printed is not what the feedback shows
         assert "Not attempted yet: write `sigmoid_grad`" in html.unescape(feedback_html(graded, student))
 

@@ -31,7 +31,7 @@ from course import (
     visible_tests,
 )
 from course import read_notebook as notebook
-from nbgrader_feedback import HIDDEN_FAILED, MESSAGE, HideHiddenTestErrors
+from nbgrader_feedback import ALL_PASSED, HIDDEN_FAILED, MESSAGE, HideHiddenTestErrors
 
 CHAPTERS = chapter_names()
 
@@ -202,14 +202,16 @@ SOURCE = "check()\n### BEGIN HIDDEN TESTS\nhidden()\n### END HIDDEN TESTS"
 
 
 @pytest.mark.parametrize("note, score, shown", [
-    # the visible tests pass, the cell has its points: what they printed, nothing else
-    ({"stdout": "\u2714 sigmoid: correct on 2 inputs.\n", "ename": None, "evalue": None}, 2, ["stream"]),
+    # every test passed, in the verdict and in the gradebook: one line says so
+    ({"passed": True}, 2, ["stream"]),
+    # the verdict passed it, the kernel did not (a crash, the time limit): the fixed sentence
+    ({"passed": True}, 0, ["TestFailed"]),
     # the visible tests pass, a hidden one failed: what they printed and one sentence
-    ({"stdout": "\u2714 sigmoid: correct on 2 inputs.\n", "ename": None, "evalue": None}, 0,
+    ({"passed": False, "stdout": "\u2714 sigmoid: correct on 2 inputs.\n", "ename": None, "evalue": None}, 0,
      ["stream", "TestFailed"]),
     # a visible test failed: its own message
-    ({"stdout": "", "ename": "CheckFailed", "evalue": "sigmoid(0.0) should be 0.5, got 0.0"}, 0,
-     ["CheckFailed"]),
+    ({"passed": False, "stdout": "", "ename": "CheckFailed", "evalue": "sigmoid(0.0) should be 0.5, got 0.0"},
+     0, ["CheckFailed"]),
 ])
 def test_feedback_shows_what_the_visible_tests_said_in_the_verdict(tmp_path, note, score, shown):
     path = feedback_notes_path(tmp_path, "00_getting_started", "ada")
@@ -220,8 +222,12 @@ def test_feedback_shows_what_the_visible_tests_said_in_the_verdict(tmp_path, not
     nb, _ = HideHiddenTestErrors(course_root=str(tmp_path)).preprocess(nb, resources)
     outputs = nb.cells[0].outputs
     assert [o.get("ename", o.output_type) for o in outputs] == shown
-    text = json.dumps(outputs)
-    assert "ECHO" not in text and "1e30" not in text and "hidden" not in text.replace(HIDDEN_FAILED, "")
+    text = " ".join(o.get("text", "") + o.get("evalue", "") + str(o.get("traceback", "")) for o in outputs)
+    assert "ECHO" not in text and "1e30" not in text
+    assert "hidden" not in text.replace(HIDDEN_FAILED, "").replace(MESSAGE, "").replace(ALL_PASSED, "")
+    if note["passed"]:
+        assert outputs[0].get("text") == ALL_PASSED or outputs[0].evalue == MESSAGE
+        return
     if note["stdout"]:
         assert outputs[0].text == note["stdout"]
     if note["ename"]:

@@ -5,12 +5,13 @@ but the cell's outputs still show them: a failing hidden test's error quotes
 its line and inputs, and a student's function that prints its arguments
 echoes the hidden inputs (on stdout, stderr or as a display). So in a graded
 cell with hidden tests, HideHiddenTestErrors keeps no output the kernel
-wrote. It shows instead what the outside verdict's visible pass found
-(tools/verdict.py --feedback, kept by tools/grade.py in
-course.feedback_notes_path): what the visible tests printed and the error
-they raised, computed by the instructor's checks on answers run in fresh
-workers that never saw a hidden input. When the visible tests passed but
-the cell lost points, one sentence says that a hidden test failed.
+wrote. It shows instead what the outside verdict found (tools/verdict.py
+--feedback, kept by tools/grade.py in course.feedback_notes_path): for a
+cell that passed, one line that says so; for a failed one, what its
+visible tests printed and the error they raised, computed by the
+instructor's checks on answers run in fresh workers that never saw a
+hidden input. When the visible tests passed but the cell lost points, one
+sentence says that a hidden test failed.
 
 Without those notes (graded with --no-verdict, or the verdict failed) it
 falls back to one sentence per failing cell. "Not attempted yet"
@@ -37,6 +38,7 @@ HIDDEN_FAILED = (
     "shapes, other dtypes) failed. Its details are not shown in the feedback: read the exercise's "
     "statement again for the cases it names."
 )
+ALL_PASSED = "\u2714 Every test of this cell passes, its hidden tests included.\n"
 NOT_ATTEMPTED = "Not attempted yet: write the exercise in the cell above, then run this cell again."
 
 
@@ -68,13 +70,16 @@ class HideHiddenTestErrors(NbGraderPreprocessor):
 
     @staticmethod
     def from_verdict(cell, note):
-        """The visible tests' output and error, as the verdict's visible pass computed them."""
-        shown = [new_output("stream", name="stdout", text=note["stdout"])] if note["stdout"] else []
+        """What the verdict found: every test passed, or the visible tests' output and error."""
         meta = cell.metadata.get("nbgrader", {})
         if "score" in meta:                       # GetGrades put the gradebook's score there
             lost_points = meta["score"] < meta["points"]
         else:
             lost_points = any(output.output_type == "error" for output in cell.get("outputs", []))
+        if note["passed"]:                        # and where the kernel lost points the verdict did not:
+            return [error_output("TestFailed", MESSAGE)] if lost_points else [
+                new_output("stream", name="stdout", text=ALL_PASSED)]
+        shown = [new_output("stream", name="stdout", text=note["stdout"])] if note["stdout"] else []
         if note["ename"]:
             shown.append(error_output(note["ename"], note["evalue"]))
         elif lost_points:

@@ -25,10 +25,11 @@ references each exercise forbids and which test cells the verdict can
 check: a cell the solution does not pass here is left to nbgrader's score.
 The result, per graded cell: {"points", "max_points", "passed", "message", ...}.
 
-With --feedback, a second pass runs the test cells without their hidden
-tests, in fresh workers, and writes what their visible tests printed and
-raised: the student's feedback shows that (tools/nbgrader_feedback.py), and
-it cannot hold anything a hidden test computed or passed in.
+With --feedback, it also writes what the student's feedback may say
+(tools/nbgrader_feedback.py): for a cell that passed, only that; for the
+failed ones, what their visible tests printed and raised in a second pass
+without the hidden tests, in fresh workers, which cannot hold anything a
+hidden test computed or passed in.
 """
 import argparse
 import ast
@@ -487,36 +488,62 @@ def definitions(code):
     return [ast.unparse(node) for node in tree.body if isinstance(node, kept)]
 
 
+def used_names(sources):
+    """Every name the code in ``sources`` reads or writes (a syntax error reads none)."""
+    names = set()
+    for source in sources:
+        with contextlib.suppress(SyntaxError):
+            names |= {node.id for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Name)}
+    return names
+
+
+def import_of(statement, names):
+    """An import statement cut to the names in ``names`` it binds ("" when it binds none of them)."""
+    node = ast.parse(statement).body[0]
+    node.names = [alias for alias in node.names if (alias.asname or alias.name.split(".")[0]) in names]
+    return ast.unparse(node) if node.names else ""
+
+
 def worker_cells(source_nb, submission_nb, exercise):
     """What the worker of ``exercise`` runs: the submission's cells up to that answer cell.
 
     Answer cells and cells the student added run whole; a given cell of the
-    source only with its imports and definitions; test cells not at all.
+    source only with its definitions, and with those of its imports whose
+    names the rest uses (a worker that never draws does not import
+    matplotlib: a second or so per worker); test cells not at all.
     """
     given = {c.source for c in source_nb.cells if c.cell_type == "code" and not is_grade(c)
              and not is_solution(c)}
     cells = ["def __deepcopy_of__(obj):\n    import copy\n    return copy.deepcopy(obj)\n"]
+    given_imports = set()                 # indexes in cells of the given cells' import statements
     for cell in submission_nb.cells:
         if cell.cell_type != "code" or is_grade(cell):
             continue
         if is_solution(cell):
             cells.append(cell.source)
             if grade_id(cell) == exercise:
-                return cells
+                break
         elif cell.source in given:
-            cells += definitions(cell.source)
+            for statement in definitions(cell.source):
+                if statement.startswith(("import ", "from ")):
+                    given_imports.add(len(cells))
+                cells.append(statement)
         else:
             cells.append(cell.source)
-    return cells
+    used = used_names(c for k, c in enumerate(cells) if k not in given_imports)
+    cells = [import_of(c, used) if k in given_imports else c for k, c in enumerate(cells)]
+    return [c for c in cells if c]
 
 
-def verdict(source_nb, submission_nb, forbidden_by_exercise=None, scratch=None, visible_only=False):
+def verdict(source_nb, submission_nb, forbidden_by_exercise=None, scratch=None, visible_only=False,
+            stop_after=()):
     """Run the source's given and test cells here, the submission's answers in workers.
 
     ``forbidden_by_exercise``: {answer grade_id: reference names} to strip from
     that exercise's worker (None: strip nothing, as the plan does on the solution).
     ``visible_only``: run the test cells without their hidden tests, as the
     release has them (the feedback's pass: its workers never see a hidden input).
+    ``stop_after``: test grade_ids after which nothing more is needed (all of them run: it stops).
     Returns ({test grade_id: result}, {answer grade_id: names forbidden during its calls}).
     """
     from IPython.core.interactiveshell import InteractiveShell
@@ -557,6 +584,8 @@ def verdict(source_nb, submission_nb, forbidden_by_exercise=None, scratch=None, 
                     "evalue": None if error is None else str(error)[:SHOWN_CHARS],
                     "stdout": captured.stdout[:SHOWN_CHARS],
                     "seconds": round(time.monotonic() - start, 2)}
+                if stop_after and set(stop_after) <= set(results):
+                    break
     finally:
         for worker in workers.values():
             worker.close()
@@ -589,18 +618,26 @@ def plan(source_nb, chapter):
             "unchecked": {k: r["message"] for k, r in results.items() if not r["passed"]}}
 
 
-def feedback(source_nb, submission_nb, forbidden_by_exercise=None):
-    """What the visible tests say about each test cell that has hidden tests, for the student's feedback.
+def feedback(source_nb, submission_nb, results, forbidden_by_exercise=None):
+    """What the feedback may say about each test cell that has hidden tests, given the verdict's ``results``.
 
-    A second pass, run with the hidden tests cut out and fresh workers, so
-    that nothing shown can come from a hidden test: not its source, not its
-    inputs echoed back through the submission's own answers.
-    {test grade_id: {"stdout": what the cell printed, "ename", "evalue": its error or None}}.
+    A cell that passed: {"passed": True} (the feedback says that every test
+    passes). For the cells that failed, a second pass runs the test cells with
+    the hidden tests cut out, in fresh workers, up to the last failed cell,
+    so that nothing shown can come from a hidden test (not its source, not
+    its inputs echoed back through the submission's own answers):
+    {"passed": False, "stdout": what the visible tests printed, "ename", "evalue": their error or None}.
     """
-    results, _ = verdict(source_nb, submission_nb, forbidden_by_exercise, visible_only=True)
-    hidden = {grade_id(cell) for cell in source_nb.cells if has_hidden_tests(cell)}
-    return {cell: {key: results[cell][key] for key in ("stdout", "ename", "evalue")}
-            for cell in results if cell in hidden}
+    hidden = [grade_id(cell) for cell in source_nb.cells if has_hidden_tests(cell)]
+    notes = {cell: {"passed": True} for cell in hidden if results.get(cell, {}).get("passed")}
+    failed = [cell for cell in hidden if cell not in notes]
+    if failed:
+        visible, _ = verdict(source_nb, submission_nb, forbidden_by_exercise, visible_only=True,
+                             stop_after=failed)
+        for cell in failed:
+            shown = visible.get(cell, {"stdout": "", "ename": None, "evalue": None})
+            notes[cell] = {"passed": False, **{key: shown[key] for key in ("stdout", "ename", "evalue")}}
+    return notes
 
 
 def main(argv=None):
@@ -624,7 +661,7 @@ def main(argv=None):
     results, _ = verdict(source, submission, forbidden)
     args.out.write_text(json.dumps(results, indent=1))
     if args.feedback:
-        args.feedback.write_text(json.dumps(feedback(source, submission, forbidden), indent=1))
+        args.feedback.write_text(json.dumps(feedback(source, submission, results, forbidden), indent=1))
     return 0
 
 
