@@ -17,6 +17,7 @@ from strategies import conv_geometries
 from dlcourse import nn
 from dlcourse.gradcheck import check_module
 from dlcourse.honesty import ReferenceCalledError, forbid
+from dlcourse.nn import conv as conv_module
 
 TIGHT = dict(rtol=1e-10, atol=1e-12)
 HYPOTHESIS = settings(max_examples=20, deadline=None,
@@ -77,6 +78,23 @@ def test_conv2d_matches_torch_on_any_geometry(geometry, rng):
     conv, twin = conv_twins(args, kwargs, rng)
     x = rng.normal(size=geometry.input_shape)
     assert conv(x).shape == (geometry.n, geometry.c_out, *geometry.output_hw)
+    assert_matches_torch(conv, twin, x, rng)
+
+
+@pytest.mark.parametrize("args, kwargs, shape", [
+    pytest.param((2, 3, 3), dict(padding=1), (7, 2, 5, 6), id="stride-1-grid"),
+    pytest.param((2, 3, (2, 3)), dict(stride=(2, 1), padding=(0, 1)), (5, 2, 6, 5), id="stride-2-1"),
+])
+@pytest.mark.parametrize("images_per_chunk", [1, 2, 3])
+def test_conv2d_input_gradient_in_chunks_of_images_matches_torch(args, kwargs, shape, images_per_chunk,
+                                                                 rng, monkeypatch):
+    """dL/dX is computed a few images at a time (CHUNK_POSITIONS); every split of the batch,
+    a last chunk shorter than the others included, gives torch's gradients."""
+    conv, twin = conv_twins(args, kwargs, rng)
+    x = rng.normal(size=shape)
+    conv(x)
+    per_image = conv.grid[0] * conv.grid[1]
+    monkeypatch.setattr(conv_module, "CHUNK_POSITIONS", images_per_chunk * per_image)
     assert_matches_torch(conv, twin, x, rng)
 
 

@@ -1,86 +1,108 @@
 r"""The 2-D convolution layer, as ``torch.nn.Conv2d``: im2col and one matrix product.
 
 Like every deep learning library, "convolution" here is a cross-correlation
-(the kernel is not flipped). Notation, CS231n style, every array with its shape:
+(the kernel is not flipped). The notation is chapter 05's, every array with
+its shape (CS231n style):
 
-    X    (N, C, H, W)          the input: N images of C channels, H x W pixels
-    W    (F, C, kH, kW)        the weight: F filters, each C x kH x kW
-    b    (F,)                  the bias, one per filter
-    S    (S_h, S_w)            the stride, P = (P_h, P_w) the zero padding
-    Xp   (N, C, H + 2P_h, W + 2P_w)   X with P zeros added on every side
-    Y    (N, F, H', W')        the output, with
+    X      (N, C_in, h, w)          the input: N images of C_in channels, h x w pixels
+    W      (C_out, C_in, k_h, k_w)  the weight: C_out filters, each C_in x k_h x k_w
+    b      (C_out,)                 the bias, one per filter
+    s      (s_h, s_w)               the stride;  P = (P_h, P_w) the zero padding
+    Xpad   (N, C_in, h_p, w_p)      X with P zeros on every side: h_p = h + 2 P_h, w_p = w + 2 P_w
+    Y      (N, C_out, h', w')       the output, with
 
-        H' = floor((H + 2 P_h - kH) / S_h) + 1        W' = floor((W + 2 P_w - kW) / S_w) + 1
+        h' = floor((h + 2 P_h - k_h) / s_h) + 1        w' = floor((w + 2 P_w - k_w) / s_w) + 1
 
-    Y[n, f, y, x] = b[f] + sum_{c, i, j} W[f, c, i, j] * Xp[n, c, S_h y + i, S_w x + j]
+    Y[n, o, i, j] = b[o] + sum_{c, u, v} W[o, c, u, v] * Xpad[n, c, s_h i + u, s_w j + v]
 
-im2col turns this sum into one matrix product. Each output position (n, y, x)
-looks at one C x kH x kW window of Xp; write the windows as the columns of
+(o a filter, (i, j) an output position, (u, v) an offset inside the kernel).
+im2col turns this sum into one matrix product. Each output position (n, i, j)
+looks at one C_in x k_h x k_w window of Xpad; write the windows as the columns of
 
-    cols[(c, i, j), (n, y, x)] = Xp[n, c, S_h y + i, S_w x + j]     (C kH kW, N H' W')
+    cols[(c, u, v), (n, i, j)] = Xpad[n, c, s_h i + u, s_w j + v]      (C_in k_h k_w, N h' w')
 
-and the filters as the rows of W_mat = W.reshape(F, C kH kW). Then
+and the filters as the rows of W_mat = W.reshape(C_out, C_in k_h k_w). Then
 
-    Y_mat = W_mat @ cols + b[:, None]                                 (F, N H' W')
+    Y_mat = W_mat @ cols + b[:, None]                                  (C_out, N h' w')
 
-is Y with its axes in the order (f, n, y, x). ``sliding_window_view`` gives
-every window without copying; one copy lays them out as ``cols``, in the
-order (C, kH, kW, N, H', W'), so that ``cols`` is a plain 2-D matrix and
-the product is a single BLAS call. (Measured here: this copy moves rows of
-W' neighbouring numbers at a time; the layout (N, H', W', C, kH, kW) moves
-kW at a time and took three times as long.)
+is Y with its axes in the order (o, n, i, j). A strided view of Xpad gives
+every window without copying (``windows``); one copy lays them out as
+``cols``, in the order (C_in, k_h, k_w, N, h', w'), so that ``cols`` is a
+plain 2-D matrix and the product is a single BLAS call.
+
+One speed trick, for stride 1, the common case. numpy copies and adds
+fastest along long runs of neighbouring numbers in memory, but the entries
+of Xpad that one kernel offset (u, v) contributes come in runs of only w'
+numbers (one output row). So the layer stores Xpad channel first,
+(C_in, N, h_p, w_p), and computes Y at EVERY position of the padded images,
+a grid of N x h_p x w_p instead of N x h' x w'. Read as one long row of
+numbers per channel, the batch then supplies each offset (u, v) as a single
+run: the whole padded batch, shifted by u w_p + v places. The grid positions
+that are not outputs (windows that run off the right or bottom edge into the
+next row or image) are computed and dropped: for 28x28 images and a 3x3
+kernel with padding 1, 900 positions per 784 outputs, 15% more
+multiplications but copies and sums at full speed (``benchmarks/README.md``
+has the measurements). One spare zero image after the batch keeps the last
+windows inside the array. With stride > 1 the grid is just the h' x w' outputs.
 
 The helpers at the end of this file (pairs of ints, padding and cropping,
 the output-size formula, the strided slices of one kernel offset) are
 shared with the pooling layers.
 """
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided
 
 from .. import init
 from .._validate import as_real_array, check_ndim, check_same_shape, check_size
 from ..honesty import reference
 from .module import Module, Parameter
 
+# dL/dX is computed a few images at a time, about this many grid positions per chunk, so
+# that the chunk's column gradient (C_in k_h k_w rows) stays in the processor's cache.
+CHUNK_POSITIONS = 16384
+
 
 class Conv2d(Module):
-    r"""Y = W * X + b over (N, C, H, W) images, PyTorch's layout, defaults and initialisation.
+    r"""Y = W * X + b over (N, C_in, h, w) images, PyTorch's layout, defaults and initialisation.
 
     Shapes (see the module docstring for the notation):
-        weight: (out_channels, in_channels, kH, kW)
-        bias:   (out_channels,)
-        X:      (N, in_channels, H, W)  ->  Y: (N, out_channels, H', W'),
-                H' = floor((H + 2 P_h - kH) / S_h) + 1, W' the same with P_w, kW, S_w.
+        weight: (C_out, C_in, k_h, k_w)       C_out = out_channels, C_in = in_channels
+        bias:   (C_out,)
+        X:      (N, C_in, h, w)  ->  Y: (N, C_out, h', w'),
+                h' = floor((h + 2 P_h - k_h) / s_h) + 1, w' the same with P_w, k_w, s_w.
 
     ``kernel_size``, ``stride`` and ``padding`` are each an int (the same for
-    both axes) or a pair (for H, then W). Initialised as PyTorch does
-    (kaiming_uniform with a = sqrt(5)): every entry of weight and bias
-    uniform on [-1/sqrt(fan_in), 1/sqrt(fan_in)], fan_in = in_channels * kH * kW.
+    both axes) or a pair (for the height, then the width). Initialised as
+    PyTorch does (kaiming_uniform with a = sqrt(5)): every entry of weight
+    and bias uniform on [-1/sqrt(fan_in), 1/sqrt(fan_in)], fan_in = C_in k_h k_w.
 
-    Backward (G = dL/dY, shape (N, F, H', W'); G_mat is G with its axes in
-    the order (f, n, y, x), shape (F, N H' W')). Y is linear in b, in W and
-    in X, so each gradient collects the terms of the forward sum:
+    Backward (G = dL/dY, shape (N, C_out, h', w'); G_mat is G with its axes
+    in the order (o, n, i, j), shape (C_out, N h' w')). Y is linear in b, in
+    W and in X, so each gradient collects the terms of the forward sum:
 
-        dL/db[f]          = sum_{n, y, x} G[n, f, y, x]
-        dL/dW[f, c, i, j] = sum_{n, y, x} G[n, f, y, x] Xp[n, c, S_h y + i, S_w x + j]
+        dL/db[o]          = sum_{n, i, j} G[n, o, i, j]
+        dL/dW[o, c, u, v] = sum_{n, i, j} G[n, o, i, j] Xpad[n, c, s_h i + u, s_w j + v]
 
     a correlation of the input with dL/dY, which is one matrix product with
-    the columns cached by forward: dL/dW_mat = G_mat @ cols^T  (F, C kH kW)
-    (the code computes it as (cols @ G_mat^T)^T, the same numbers, with G laid
-    out one row per output position (n, y, x): BLAS does that product faster).
-    For the input, pixel Xp[n, c, p, q] is used by every output (y, x) whose
-    window covers it, at kernel offset (i, j) = (p - S_h y, q - S_w x):
+    the columns cached by forward: dL/dW_mat = G_mat @ cols^T  (C_out, C_in k_h k_w)
+    (the code computes it as (cols @ G_mat^T)^T, the same numbers: BLAS does
+    that product faster; G_mat is 0 at the grid positions that are not
+    outputs, so they add nothing). For the input, pixel Xpad[n, c, p, q] is
+    used by every output (i, j) whose window covers it, at kernel offset
+    (u, v) = (p - s_h i, q - s_w j):
 
-        dL/dXp[n, c, p, q] = sum_{f, i, j} G[n, f, (p - i) / S_h, (q - j) / S_w] W[f, c, i, j]
+        dL/dXpad[n, c, p, q] = sum_{o, u, v} G[n, o, (p - u) / s_h, (q - v) / s_w] W[o, c, u, v]
 
     (terms with a fractional or out-of-range output index are absent). With
-    stride 1 this is a full convolution of G (zero-padded by kH - 1, kW - 1)
-    with the kernel flipped in both directions. In matrix form it is
-    col2im: first dcols = W_mat^T @ G_mat  (C kH kW, N H' W'), the gradient
-    of every window entry; then each entry is added back to the pixel it was
-    copied from, one kernel offset (i, j) at a time: for every (i, j) the
-    pixels S_h y + i, S_w x + j form one strided slice of Xp, so the loop runs
-    kH * kW times, never over pixels. Cropping the padding gives dL/dX.
+    stride 1 this is a full convolution of G (zero-padded by k_h - 1, k_w - 1)
+    with the kernel flipped in both directions. In matrix form it is col2im,
+    im2col run backwards: first dcols = W_mat^T @ G_mat  (C_in k_h k_w, N h' w'),
+    the gradient of every window entry; then each entry is added back to the
+    pixel it was copied from, one kernel offset (u, v) at a time (the entries
+    at offset (u, v) of all windows are one strided view of Xpad), so the loop
+    runs k_h k_w times, never over pixels. Both steps run on a few images at a
+    time (``CHUNK_POSITIONS``), so that dcols stays in the cache between its
+    product and its additions. Cropping the padding gives dL/dX.
 
     ``needs_input_grad`` (default True): set it to False on a network's first
     layer when nothing needs dL/dX of the data; ``backward`` then skips
@@ -103,61 +125,71 @@ class Conv2d(Module):
 
     @reference
     def forward(self, x):
-        """X: (N, C, H, W) -> Y: (N, F, H', W')."""
+        """X: (N, C_in, h, w) -> Y: (N, C_out, h', w')."""
         x = as_real_array(x, "Conv2d")
         check_ndim(x, (4,), "Conv2d", "(N, C, H, W)")
         check_size(x, 1, self.in_channels, "Conv2d", "input channels")
         check_window_fits(x, self.kernel_size, self.padding, "Conv2d")
         N = x.shape[0]
-        F, C, kh, kw = self.weight.shape
-        xp = pad(x, self.padding)                                 # Xp  (N, C, H + 2P_h, W + 2P_w)
-        win = windows(xp, self.kernel_size, self.stride)          # (N, C, H', W', kH, kW), a view
-        h_out, w_out = win.shape[2:4]
-        cols = self._scratch("cols", (C, kh, kw, N, h_out, w_out), x.dtype)
-        cols[...] = win.transpose(1, 4, 5, 0, 2, 3)               # im2col: the one copy
-        cols = cols.reshape(C * kh * kw, N * h_out * w_out)       # cols  (C kH kW, N H' W')
-        y = self.weight.data.reshape(F, C * kh * kw) @ cols       # Y_mat = W_mat @ cols  (F, N H' W')
+        C_out, C_in, kh, kw = self.weight.shape
+        xp = channel_first_padded(x, self.padding)                # Xpad  (C_in, N + 1, h_p, w_p)
+        h_out, w_out = (output_size(xp.shape[2 + a], self.kernel_size[a], self.stride[a], 0) for a in (0, 1))
+        grid = xp.shape[2:] if self.stride == (1, 1) else (h_out, w_out)   # see the module docstring
+        cols = self._scratch("cols", (C_in, kh, kw, N, *grid), x.dtype)
+        cols[...] = windows(xp, N, self.kernel_size, self.stride, grid)   # im2col: the one copy
+        cols = cols.reshape(C_in * kh * kw, -1)                   # cols  (C_in k_h k_w, N * grid)
+        y = self.weight.data.reshape(C_out, -1) @ cols            # Y_mat = W_mat @ cols  (C_out, N * grid)
         if self.bias is not None:
             y += self.bias.data[:, None]                          #   + b[:, None]
-        self.xp_shape, self.y_shape = xp.shape, (N, F, h_out, w_out)   # cache for backward (and cols)
-        return y.reshape(F, N, h_out, w_out).transpose(1, 0, 2, 3)   # (f,n,y,x) -> (N, F, H', W'), a view
+        self.xp_shape, self.grid, self.y_shape = xp.shape, grid, (N, C_out, h_out, w_out)   # for backward
+        y = y.reshape(C_out, N, *grid)[:, :, :h_out, :w_out]      # keep the grid's outputs
+        return y.transpose(1, 0, 2, 3)                            # (o,n,i,j) -> (N, C_out, h', w'), a view
 
     @reference
     def backward(self, grad_out):
-        """dL/dY: (N, F, H', W') -> dL/dX: (N, C, H, W) (None if not needs_input_grad).
+        """dL/dY: (N, C_out, h', w') -> dL/dX: (N, C_in, h, w) (None if not needs_input_grad).
 
-        Adds dL/dW (F, C, kH, kW) and dL/db (F,); see the class docstring.
+        Adds dL/dW (C_out, C_in, k_h, k_w) and dL/db (C_out,); see the class docstring.
         """
-        cols, xp_shape, y_shape = self._cached("cols", "xp_shape", "y_shape")
+        cols, xp_shape, grid, y_shape = self._cached("cols", "xp_shape", "grid", "y_shape")
         grad_out = as_real_array(grad_out, "Conv2d.backward")
         check_same_shape(grad_out, y_shape, "Conv2d.backward", "a gradient")
-        N, F, h_out, w_out = y_shape
-        C, kh, kw = self.weight.shape[1:]
-        cols = cols.reshape(C * kh * kw, N * h_out * w_out)
-        g_rows = grad_out.transpose(0, 2, 3, 1).reshape(N * h_out * w_out, F)   # G_mat^T  (N H' W', F)
-        self.weight.grad += (cols @ g_rows).T.reshape(F, C, kh, kw)   # dL/dW_mat = G_mat @ cols^T
+        N, C_out, h_out, w_out = y_shape
+        C_in, kh, kw = self.weight.shape[1:]
+        cols = cols.reshape(C_in * kh * kw, -1)
+        g_mat = np.zeros((C_out, N, *grid), dtype=grad_out.dtype)   # G_mat on the grid  (C_out, N * grid)
+        g_mat[:, :, :h_out, :w_out] = grad_out.transpose(1, 0, 2, 3)   # 0 where the grid has no output
+        g_mat = g_mat.reshape(C_out, -1)
+        self.weight.grad += (cols @ g_mat.T).T.reshape(self.weight.shape)   # dL/dW_mat = G_mat @ cols^T
         if self.bias is not None:
-            self.bias.grad += grad_out.sum(axis=(0, 2, 3))        # dL/db[f] = sum_{n,y,x} G[n,f,y,x]
+            self.bias.grad += grad_out.sum(axis=(0, 2, 3))        # dL/db[o] = sum_{n,i,j} G[n,o,i,j]
         if not self.needs_input_grad:
             return None
-        w_mat = self.weight.data.reshape(F, C * kh * kw)
-        dcols = self._scratch("dcols", cols.shape, np.result_type(w_mat, g_rows))
-        np.matmul(w_mat.T, g_rows.T, out=dcols)                  # dcols = W_mat^T @ G_mat  (C kH kW, N H'W')
-        dcols = dcols.reshape(C, kh, kw, N, h_out, w_out)
-        dxp = np.zeros((C, N) + xp_shape[2:], dtype=dcols.dtype)  # dL/dXp, axes (c, n, p, q)
-        for i in range(kh):                                       # col2im: every kernel offset (i, j)
-            for j in range(kw):
-                rows, columns = offset_slices(i, j, self.stride, (h_out, w_out))
-                dxp[:, :, rows, columns] += dcols[:, i, j]        #   dXp[n, c, S_h y + i, S_w x + j] += dcols
-        return crop(dxp, self.padding).transpose(1, 0, 2, 3)     # dL/dX: (c, n, p, q) -> (N, C, H, W)
+        w_mat_T = self.weight.data.reshape(C_out, -1).T           # W_mat^T  (C_in k_h k_w, C_out)
+        dxp = np.zeros(xp_shape, dtype=np.result_type(w_mat_T, g_mat))   # dL/dXpad  (C_in, N + 1, h_p, w_p)
+        per_image = grid[0] * grid[1]
+        step = max(1, CHUNK_POSITIONS // per_image)               # images per chunk
+        buffer = self._scratch("dcols", (C_in * kh * kw, min(step, N) * per_image), dxp.dtype)
+        for n in range(0, N, step):                               # images n .. n + m - 1
+            m = min(step, N - n)
+            dcols = np.matmul(w_mat_T, g_mat[:, n * per_image:(n + m) * per_image],
+                              out=buffer[:, :m * per_image])      # dcols = W_mat^T @ G_mat
+            dcols = dcols.reshape(C_in, kh, kw, m, *grid)
+            dwin = windows(dxp[:, n:], m, self.kernel_size, self.stride, grid)   # a view into dL/dXpad
+            for u in range(kh):                                   # col2im: every kernel offset (u, v)
+                for v in range(kw):
+                    dwin[:, u, v] += dcols[:, u, v]             # dXpad[n, c, s_h i + u, s_w j + v] += dcols
+        (ph, pw), (h, w) = self.padding, x_size(xp_shape, self.padding)
+        return dxp[:, :N, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3)   # crop: dL/dX  (N, C_in, h, w), a view
 
     def _scratch(self, name, shape, dtype):
         """The array ``self.<name>`` of this shape and dtype, reused from the last call when it fits.
 
-        im2col's columns are large (N H' W' by C kH kW: 58 MB for a batch of 128
-        28x28 images and 16 channels), and a fresh array of that size costs
-        more than filling it (the system hands out new, zeroed memory pages),
-        so the layer keeps its columns, and their gradient, from step to step.
+        im2col's columns are large (C_in k_h k_w by N h_p w_p: 66 MB for a
+        batch of 128 28x28 images, 16 channels and a 3x3 kernel with padding
+        1), and a fresh array of that size costs more than filling it (the
+        system hands out new, zeroed memory pages), so the layer keeps its
+        columns, and the buffer of its column gradient, from step to step.
         """
         array = getattr(self, name, None)
         if array is None or array.shape != shape or array.dtype != dtype:
@@ -177,7 +209,7 @@ class Conv2d(Module):
 
 # -- geometry helpers, shared with the pooling layers ---------------------------------------
 def output_size(size, kernel, stride, padding):
-    """H' = floor((H + 2P - K) / S) + 1: how many windows fit along one axis."""
+    """h' = floor((h + 2P - k) / s) + 1: how many windows fit along one axis."""
     return (size + 2 * padding - kernel) // stride + 1
 
 
@@ -203,7 +235,7 @@ def _positive_int(value, name, who):
 
 
 def check_window_fits(x, kernel, padding, who):
-    """Raise ValueError unless a kH x kW window fits the padded H x W of ``x`` (N, C, H, W)."""
+    """Raise ValueError unless a k_h x k_w window fits the padded h x w of ``x`` (N, C, h, w)."""
     (kh, kw), (ph, pw) = kernel, padding
     h, w = x.shape[2:]
     if h + 2 * ph < kh or w + 2 * pw < kw:
@@ -214,7 +246,7 @@ def check_window_fits(x, kernel, padding, who):
 
 
 def pad(x, padding, value=0.0):
-    """(N, C, H, W) -> (N, C, H + 2P_h, W + 2P_w), ``value`` on every side; ``x`` itself if P = 0."""
+    """(N, C, h, w) -> (N, C, h + 2P_h, w + 2P_w), ``value`` on every side; ``x`` itself if P = 0."""
     ph, pw = padding
     if ph == pw == 0:
         return x
@@ -222,21 +254,46 @@ def pad(x, padding, value=0.0):
 
 
 def crop(xp, padding):
-    """Undo ``pad`` on the last two axes: (..., H + 2P_h, W + 2P_w) -> (..., H, W), a view."""
+    """Undo ``pad`` on the last two axes: (..., h + 2P_h, w + 2P_w) -> (..., h, w), a view."""
     ph, pw = padding
     return xp[..., ph:xp.shape[-2] - ph, pw:xp.shape[-1] - pw]
 
 
-def windows(xp, kernel, stride):
-    """Every kH x kW window of ``xp`` (N, C, Hp, Wp), a stride apart: a view (N, C, H', W', kH, kW).
+def channel_first_padded(x, padding):
+    """(N, C, h, w) -> Xpad channel first, with one spare zero image: (C, N + 1, h + 2P_h, w + 2P_w).
 
-    windows(xp)[n, c, y, x, i, j] = xp[n, c, S_h y + i, S_w x + j]; no data is copied.
+    A new contiguous array. The spare image lets ``windows`` run the grid's
+    last windows past the end of the batch (see the module docstring).
     """
-    (sh, sw) = stride
-    return sliding_window_view(xp, kernel, axis=(2, 3))[:, :, ::sh, ::sw]
+    (ph, pw), (N, C, h, w) = padding, x.shape
+    xp = np.zeros((C, N + 1, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
+    xp[:, :N, ph:ph + h, pw:pw + w] = x.transpose(1, 0, 2, 3)
+    return xp
 
 
-def offset_slices(i, j, stride, out_hw):
-    """The pixels S_h y + i (y < H') and S_w x + j (x < W') as two slices: offset (i, j) of every window."""
+def x_size(xp_shape, padding):
+    """(h, w) of the images inside a padded array of shape (..., h + 2P_h, w + 2P_w)."""
+    return xp_shape[-2] - 2 * padding[0], xp_shape[-1] - 2 * padding[1]
+
+
+def windows(xp, images, kernel, stride, grid):
+    """The k_h x k_w windows of ``xp`` (C, N + 1, h_p, w_p; contiguous) at a grid of positions: a view.
+
+    windows(...)[c, u, v, n, i, j] = xp[c, n, s_h i + u, s_w j + v] for n < images,
+    i < grid[0], j < grid[1]; shape (C, k_h, k_w, images, grid[0], grid[1]), no data
+    copied. Each channel is read as one long row of numbers, so a position past the
+    right edge of an image continues on its next row, or on the next image: these are
+    the grid positions of stride 1 that are not outputs (their results are dropped).
+    The view is writable: col2im adds into it, one kernel offset (u, v) at a time
+    (for one offset, no two grid positions share a pixel).
+    """
+    (kh, kw), (sh, sw) = kernel, stride
+    s_c, s_n, s_row, s_col = xp.strides
+    return as_strided(xp, shape=(xp.shape[0], kh, kw, images, *grid),
+                      strides=(s_c, s_row, s_col, s_n, sh * s_row, sw * s_col))
+
+
+def offset_slices(u, v, stride, out_hw):
+    """The pixels s_h i + u (i < h') and s_w j + v (j < w') as two slices: offset (u, v) of every window."""
     (sh, sw), (h_out, w_out) = stride, out_hw
-    return slice(i, i + sh * (h_out - 1) + 1, sh), slice(j, j + sw * (w_out - 1) + 1, sw)
+    return slice(u, u + sh * (h_out - 1) + 1, sh), slice(v, v + sw * (w_out - 1) + 1, sw)

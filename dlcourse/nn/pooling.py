@@ -1,34 +1,34 @@
-r"""Max and average pooling over (N, C, H, W) images, as ``torch.nn.MaxPool2d`` and ``AvgPool2d``.
+r"""Max and average pooling over (N, C, h, w) images, as ``torch.nn.MaxPool2d`` and ``AvgPool2d``.
 
-A pooling layer slides a kH x kW window over each channel of each image,
-a stride S apart, and replaces every window by one number: its largest
+A pooling layer slides a k_h x k_w window over each channel of each image,
+a stride s apart, and replaces every window by one number: its largest
 entry (max pooling) or its mean (average pooling). It has no parameters.
-With the notation of ``conv.py``:
+With the notation of chapter 05 and ``conv.py``:
 
-    X    (N, C, H, W)          the input
-    Xp   (N, C, H + 2P_h, W + 2P_w)   X padded: with -inf for max pooling (a padded
-                                      entry never wins), with 0 for average pooling
-    Y    (N, C, H', W')        H' = floor((H + 2 P_h - kH) / S_h) + 1, W' likewise
+    X     (N, C, h, w)                   the input
+    Xpad  (N, C, h + 2P_h, w + 2P_w)     X padded: with -inf for max pooling (a padded
+                                         entry never wins), with 0 for average pooling
+    Y     (N, C, h', w')                 h' = floor((h + 2 P_h - k_h) / s_h) + 1, w' likewise
 
-    max:      Y[n, c, y, x] = max_{i, j}  Xp[n, c, S_h y + i, S_w x + j]
-    average:  Y[n, c, y, x] = (1 / (kH kW)) sum_{i, j} Xp[n, c, S_h y + i, S_w x + j]
+    max:      Y[n, c, i, j] = max_{u, v}  Xpad[n, c, s_h i + u, s_w j + v]
+    average:  Y[n, c, i, j] = (1 / (k_h k_w)) sum_{u, v} Xpad[n, c, s_h i + u, s_w j + v]
 
 The stride defaults to the kernel size (windows side by side, no overlap).
 As in PyTorch, the padding may be at most half the kernel size, and the
 average counts the padded zeros in its divisor (``count_include_pad=True``).
 
-Backward. Each output depends on the kH kW entries of its window, so
-dL/dXp collects, for every window, dL/dY times d Y / d(entry):
+Backward. Each output depends on the k_h k_w entries of its window, so
+dL/dXpad collects, for every window, dL/dY times d Y / d(entry):
 
-    max:      d Y / d Xp = 1 for the entry that won the window, 0 for the others
-    average:  d Y / d Xp = 1 / (kH kW) for every entry of the window
+    max:      d Y / d Xpad = 1 for the entry that won the window, 0 for the others
+    average:  d Y / d Xpad = 1 / (k_h k_w) for every entry of the window
 
 When windows overlap (stride < kernel), one pixel can belong to several
 windows and receives the sum of their contributions. Forward and backward
-both run over the kH kW kernel offsets (i, j), never over pixels: the
-entries at offset (i, j) of all windows form one strided slice of Xp (see
+both run over the k_h k_w kernel offsets (u, v), never over pixels: the
+entries at offset (u, v) of all windows form one strided slice of Xpad (see
 ``conv.offset_slices``), so each step of the loop is one numpy operation
-on a whole (N, C, H', W') array.
+on a whole (N, C, h', w') array.
 """
 import numpy as np
 
@@ -69,18 +69,18 @@ class _Pool2d(Module):
         return grad_out
 
     def _output_shape(self, xp):
-        """(N, C, H', W') for the padded input ``xp``: H' = floor((H + 2P_h - kH) / S_h) + 1."""
+        """(N, C, h', w') for the padded input ``xp``: h' = floor((h + 2P_h - k_h) / s_h) + 1."""
         (kh, kw), (sh, sw) = self.kernel_size, self.stride
         N, C, hp, wp = xp.shape
         return N, C, output_size(hp, kh, sh, 0), output_size(wp, kw, sw, 0)
 
     def _offsets(self, y):
-        """For each kernel offset (i, j), in row-major order, the slices of Xp that hold entry (i, j)
-        of every window (one window per entry of ``y``, which is (N, C, H', W'))."""
+        """For each kernel offset (u, v), in row-major order, the slices of Xpad that hold entry (u, v)
+        of every window (one window per entry of ``y``, which is (N, C, h', w'))."""
         kh, kw = self.kernel_size
-        for i in range(kh):
-            for j in range(kw):
-                yield offset_slices(i, j, self.stride, y.shape[2:])
+        for u in range(kh):
+            for v in range(kw):
+                yield offset_slices(u, v, self.stride, y.shape[2:])
 
     def extra_repr(self):
         kernel_size, stride, padding = self._given
@@ -88,34 +88,34 @@ class _Pool2d(Module):
 
 
 class MaxPool2d(_Pool2d):
-    """Y = the largest entry of every kH x kW window; X: (N, C, H, W) -> Y: (N, C, H', W').
+    """Y = the largest entry of every k_h x k_w window; X: (N, C, h, w) -> Y: (N, C, h', w').
 
     Ties: when several entries of a window share the maximum (a window of
     ReLU zeros, say), the whole gradient goes to ONE of them, the first in
     row-major order within the window, as PyTorch does. Backward finds it by
-    visiting the kernel offsets (i, j) in row-major order and giving each
+    visiting the kernel offsets (u, v) in row-major order and giving each
     window's gradient to the first entry equal to the window's maximum.
     """
 
     @reference
     def forward(self, x):
-        """X: (N, C, H, W) -> Y: (N, C, H', W'); caches Xp and Y, enough to find each window's winner."""
+        """X: (N, C, h, w) -> Y: (N, C, h', w'); caches Xpad and Y, enough to find each window's winner."""
         x = self._check_input(x)
-        xp = pad(x, self.padding, -np.inf)                      # Xp, -inf on every side
+        xp = pad(x, self.padding, -np.inf)                      # Xpad, -inf on every side
         y = np.full(self._output_shape(xp), -np.inf, dtype=xp.dtype)
-        for rows, columns in self._offsets(y):                  # every kernel offset (i, j)
-            np.maximum(y, xp[:, :, rows, columns], out=y)       #   Y = max(Y, Xp[n, c, S_h y + i, S_w x + j])
+        for rows, columns in self._offsets(y):                  # every kernel offset (u, v)
+            np.maximum(y, xp[:, :, rows, columns], out=y)       # Y = max(Y, Xpad[n, c, s_h i + u, s_w j + v])
         self.xp, self.y = xp, y                                 # cache for backward
         return y
 
     @reference
     def backward(self, grad_out):
-        """dL/dY: (N, C, H', W') -> dL/dX: (N, C, H, W); each window's winner gets its dL/dY."""
+        """dL/dY: (N, C, h', w') -> dL/dX: (N, C, h, w); each window's winner gets its dL/dY."""
         xp, y = self._cached("xp", "y")
         grad_out = self._check_grad(grad_out, y.shape)
-        dxp = np.zeros(xp.shape, dtype=grad_out.dtype)          # dL/dXp
+        dxp = np.zeros(xp.shape, dtype=grad_out.dtype)          # dL/dXpad
         unclaimed = np.ones(y.shape, dtype=bool)                # windows whose winner is not found yet
-        for rows, columns in self._offsets(y):                  # offsets (i, j) in row-major order
+        for rows, columns in self._offsets(y):                  # offsets (u, v) in row-major order
             wins = (xp[:, :, rows, columns] == y) & unclaimed   # the first entry equal to the maximum
             dxp[:, :, rows, columns] += grad_out * wins         #   gets dL/dY (the others get 0)
             unclaimed &= ~wins
@@ -123,32 +123,32 @@ class MaxPool2d(_Pool2d):
 
 
 class AvgPool2d(_Pool2d):
-    """Y = the mean of every kH x kW window; X: (N, C, H, W) -> Y: (N, C, H', W').
+    """Y = the mean of every k_h x k_w window; X: (N, C, h, w) -> Y: (N, C, h', w').
 
     Padded zeros count in the mean (PyTorch's default, count_include_pad=True),
-    so every window divides by kH kW.
+    so every window divides by k_h k_w.
     """
 
     @reference
     def forward(self, x):
-        """X: (N, C, H, W) -> Y: (N, C, H', W')."""
+        """X: (N, C, h, w) -> Y: (N, C, h', w')."""
         x = self._check_input(x)
-        xp = pad(x, self.padding, 0.0)                          # Xp, zeros on every side
+        xp = pad(x, self.padding, 0.0)                          # Xpad, zeros on every side
         kh, kw = self.kernel_size
         total = np.zeros(self._output_shape(xp), dtype=xp.dtype)
-        for rows, columns in self._offsets(total):              # every kernel offset (i, j)
-            total += xp[:, :, rows, columns]                    #   sum_{i,j} Xp[n, c, S_h y + i, S_w x + j]
+        for rows, columns in self._offsets(total):              # every kernel offset (u, v)
+            total += xp[:, :, rows, columns]                    #   sum_{u,v} Xpad[n, c, s_h i + u, s_w j + v]
         self.xp_shape, self.y_shape = xp.shape, total.shape     # cache for backward
-        return total / (kh * kw)                                # Y = (1 / (kH kW)) sum_{i,j} ...
+        return total / (kh * kw)                                # Y = (1 / (k_h k_w)) sum_{u,v} ...
 
     @reference
     def backward(self, grad_out):
-        """dL/dY: (N, C, H', W') -> dL/dX: (N, C, H, W); every entry of a window gets dL/dY / (kH kW)."""
+        """dL/dY: (N, C, h', w') -> dL/dX: (N, C, h, w); every entry of a window gets dL/dY / (k_h k_w)."""
         xp_shape, y_shape = self._cached("xp_shape", "y_shape")
         grad_out = self._check_grad(grad_out, y_shape)
         kh, kw = self.kernel_size
-        share = grad_out / (kh * kw)                            # dL/dY * d Y / d Xp   (N, C, H', W')
-        dxp = np.zeros(xp_shape, dtype=share.dtype)             # dL/dXp
-        for rows, columns in self._offsets(share):              # every kernel offset (i, j)
+        share = grad_out / (kh * kw)                            # dL/dY * d Y / d Xpad   (N, C, h', w')
+        dxp = np.zeros(xp_shape, dtype=share.dtype)             # dL/dXpad
+        for rows, columns in self._offsets(share):              # every kernel offset (u, v)
             dxp[:, :, rows, columns] += share
         return crop(dxp, self.padding)
