@@ -26,7 +26,7 @@ import time
 
 import numpy as np
 import torch
-from timing import BUSY_WARNING, alternating_blocks, machine_was_busy, same_threads
+from timing import BUSY_WARNING, alternating_blocks, machine_was_busy, same_threads, versions
 
 import dlcourse
 from dlcourse import data, losses, nn, optim
@@ -148,8 +148,7 @@ def main():
     val_chunks = R.lm_batches(corpus.codes[split:], SEQ_LEN, BATCH)
     print(f"char LM: Embedding({len(corpus.chars)}, {EMBEDDING}) -> LSTM({EMBEDDING}, {HIDDEN}) -> "
           f"Linear({HIDDEN}, {len(corpus.chars)}); batches {BATCH} x {SEQ_LEN}; float32; "
-          f"{args.threads} threads (cpu_count {os.cpu_count()}); numpy {np.__version__}, "
-          f"torch {torch.__version__}; "
+          f"{args.threads} threads (cpu_count {os.cpu_count()}); {versions()}; "
           f"load average {os.getloadavg()[0]:.2f}")
     with same_threads(args.threads):
         time_steps(args, corpus, train_chunks)

@@ -30,7 +30,7 @@ import statistics
 
 import numpy as np
 import torch
-from timing import BUSY_WARNING, alternating_blocks, same_threads
+from timing import BUSY_WARNING, alternating_blocks, same_threads, versions
 
 import dlcourse
 from dlcourse import nn
@@ -115,7 +115,7 @@ def run(args):
     rng = np.random.default_rng(0)
     print(f"batch {args.batch}, {args.size}x{args.size} images, float32, forward + backward; "
           f"{args.repeats} timed steps each; {args.threads} threads (cpu_count {os.cpu_count()}); "
-          f"numpy {np.__version__}, torch {torch.__version__}; load average {os.getloadavg()[0]:.1f}")
+          f"{versions()}; load average {os.getloadavg()[0]:.1f}")
     print(f"{'':16} {'dlcourse ms':>12} {'PyTorch ms':>11} {'ratio':>6}   {'fastest: dlcourse':>17} "
           f"{'PyTorch':>7} {'ratio':>6}   goal")
     largest_cols = 0

@@ -19,7 +19,7 @@ import statistics
 
 import numpy as np
 import torch
-from timing import BUSY_WARNING, alternating_blocks, machine_was_busy, same_threads
+from timing import BUSY_WARNING, alternating_blocks, machine_was_busy, same_threads, versions
 
 import dlcourse
 from dlcourse import losses, nn, optim
@@ -103,7 +103,7 @@ def run(args):
 
     print(f"MLP {'-'.join(map(str, SIZES))}, batch {args.batch}, float32, SGD momentum {MOMENTUM}; "
           f"{len(times['dlcourse'])} timed steps each; {args.threads} threads (cpu_count {os.cpu_count()}); "
-          f"numpy {np.__version__}, torch {torch.__version__}")
+          f"{versions()}")
     print(f"first-step loss: dlcourse {first_losses['dlcourse']:.6f}, PyTorch {first_losses['PyTorch']:.6f}")
     print(f"{'':10} {'median ms':>10} {'min ms':>8} {'p90 ms':>8}")
     medians = {}

@@ -29,7 +29,7 @@ import time
 
 import numpy as np
 import torch
-from timing import same_threads
+from timing import same_threads, versions
 
 import dlcourse
 from dlcourse import losses, optim, train
@@ -163,7 +163,7 @@ def run(args):
           f"training "
           f"set), {len(split.y_test)} test; {args.epochs} epochs, batches of 50, float32; {args.threads} "
           f"threads "
-          f"(cpu_count {os.cpu_count()}); numpy {np.__version__}, torch {torch.__version__}; "
+          f"(cpu_count {os.cpu_count()}); {versions()}; "
           f"load average {os.getloadavg()[0]:.1f}")
     print(f"{'':16} {'validation':>21} {'test':>21} {'training seconds':>26}")
     print(f"{'':16} {'dlcourse':>10} {'PyTorch':>10} {'dlcourse':>10} {'PyTorch':>10} {'dlcourse':>9} "

@@ -20,7 +20,7 @@ import statistics
 
 import numpy as np
 import torch
-from timing import BUSY_WARNING, alternating_blocks, machine_was_busy, same_threads
+from timing import BUSY_WARNING, alternating_blocks, machine_was_busy, same_threads, versions
 
 import dlcourse
 from dlcourse import nn
@@ -91,7 +91,7 @@ def main():
 def run(args):
     rng = np.random.default_rng(0)
     print(f"one layer, T={T}, N={N}, D={D}, H={H}, float32, forward + backward; {args.threads} threads "
-          f"(cpu_count {os.cpu_count()}); numpy {np.__version__}, torch {torch.__version__}; "
+          f"(cpu_count {os.cpu_count()}); {versions()}; "
           f"load average {os.getloadavg()[0]:.2f}")
     print(f"{'':16} {'median ms':>10} {'min ms':>8} {'p90 ms':>8}")
     for name in args.layers:

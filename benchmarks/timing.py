@@ -3,6 +3,7 @@
     with same_threads(2):                          torch and numpy's BLAS both use 2 threads
         times = alternating_blocks(steps, repeats=300, warmup=30, blocks=10)
     machine_was_busy(times)                        True when a median is over twice the fastest step
+    versions()                                     "numpy 2.4.6 (openblas 0.3.31, Haswell kernels; ...)"
 
 ``steps`` maps a name ("dlcourse", "PyTorch") to a function that runs one
 step. Each is warmed up, then the frameworks take turns in blocks, so that
@@ -13,11 +14,13 @@ product, each library's idle worker threads keep spinning for a while
 away from the other library's first steps.
 """
 import contextlib
+import os
 import statistics
 import time
 
+import numpy as np
 import torch
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_info, threadpool_limits
 
 PAUSE = 0.3          # seconds between blocks
 BLOCK_WARMUP = 3     # untimed steps at the start of each block
@@ -66,3 +69,19 @@ def machine_was_busy(times):
 
 BUSY_WARNING = ("warning: a median is more than twice the fastest step: the machine was busy, "
                 "run again when it is idle")
+
+
+def versions():
+    """numpy with its BLAS and the kernels it runs, and torch: the line every script prints first.
+
+    OpenBLAS picks its kernels for the processor at start-up unless the
+    environment variable OPENBLAS_CORETYPE names others (some machines set it:
+    "Haswell" gives AVX2 kernels even on an AVX-512 processor, about half the
+    speed of a matrix product); the line says so, since every ratio depends on it.
+    """
+    blas = [f"{info.get('internal_api')} {info.get('version')}, {info.get('architecture')} kernels"
+            for info in threadpool_info() if info.get("user_api") == "blas"]
+    forced = os.environ.get("OPENBLAS_CORETYPE")
+    if forced:
+        blas.append(f"OPENBLAS_CORETYPE={forced}")
+    return f"numpy {np.__version__} ({'; '.join(blas) or 'BLAS unknown'}), torch {torch.__version__}"

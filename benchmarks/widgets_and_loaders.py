@@ -30,9 +30,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
+from timing import versions
 
 import dlcourse
 from dlcourse import data, losses, nn, optim, train, widgets
@@ -185,7 +185,7 @@ def main():
     args = parse_args()
     torch.set_num_threads(args.threads)
     print(f"{args.threads} threads (cpu_count {os.cpu_count()}), load average {os.getloadavg()[0]:.1f}; "
-          f"numpy {np.__version__}, torch {torch.__version__}; median of {args.repeats} runs")
+          f"{versions()}; median of {args.repeats} runs")
     with threadpool_limits(limits=args.threads, user_api="blas"):
         time_explorers()
         time_loaders(args)

@@ -20,12 +20,18 @@ code. What must hold (INSTRUCTORS.md, "What the sandbox protects"):
     kills_kernel         os._exit in an answer: that exercise only loses its points, flagged
     ignores_interrupt    an endless loop that ignores SIGINT: that exercise only, flagged
 
-Two attacks undo the checks inside the student's kernel, where nbgrader
+Four attacks undo the checks inside the student's kernel, where nbgrader
 scores them in full; the outside verdict (tools/verdict.py) checks the cells
 again where the submission cannot reach, keeps its own score and flags them:
 
-    rewrites_test_cells  an IPython input transformer turns every later test cell into `pass`
-    replaces_checks      dlcourse.checks' functions replaced by functions that accept anything
+    rewrites_test_cells      an IPython input transformer turns every later test cell into `pass`
+    replaces_checks          dlcourse.checks' functions replaced by functions that accept anything
+    replaces_numpy           np.isclose, np.allclose, np.array_equal and assert_allclose replaced,
+                             with a sigmoid that returns zeros
+    reads_the_checker_frame  a sigmoid that returns the `expected` it finds in its caller's frames
+
+The routes to a reference (its __wrapped__, closure, source, a second import,
+torch, scipy) are tested against the verdict alone in tests/test_verdict.py.
 """
 import hashlib
 import html
@@ -110,6 +116,28 @@ dlcourse.checks.check_derivative = lambda *args, **kwargs: None
     }
 
 
+# Answers that fool a check running in their own process: (grade_id of the answer cell they replace, code).
+# Each passes chapter 00's sigmoid test cell, hidden tests included, when run in the student's kernel.
+FORGED_ANSWERS = {
+    "replaces_numpy": ("sigmoid", """import numpy
+numpy.isclose = lambda a, b, *args, **kwargs: numpy.ones(numpy.broadcast(a, b).shape, dtype=bool)
+numpy.allclose = lambda *args, **kwargs: True
+numpy.array_equal = lambda *args, **kwargs: True
+numpy.testing.assert_allclose = lambda *args, **kwargs: None
+
+def sigmoid(z):
+    return numpy.zeros_like(z)
+"""),
+    "reads_the_checker_frame": ("sigmoid", """import sys
+
+def sigmoid(z):
+    frame = sys._getframe(1)
+    while frame is not None and "expected" not in frame.f_locals:
+        frame = frame.f_back
+    return frame.f_locals["expected"]
+"""),
+}
+
 # Attacks inside an otherwise correct notebook: (student, grade_id of the answer cell it goes in, code).
 FAULTS = {
     "echoes_inputs": ("sigmoid", "print('EC' + 'HO:', z)\n", "first line of the function"),
@@ -122,16 +150,19 @@ FAULTS = {
 EXPECTED = {"honest": 3.0, "blank": 0.0, "reads_secrets": 0.0, "writes_everywhere": 0.0,
             "outlives_grading": 0.0, "uses_network": 0.0, "echoes_inputs": 3.0, "fails_a_hidden_test": 1.0,
             "exhausts_memory": 2.0, "kills_kernel": 2.0, "ignores_interrupt": 2.0,
-            "rewrites_test_cells": 0.0, "replaces_checks": 0.0}
+            "rewrites_test_cells": 0.0, "replaces_checks": 0.0, "replaces_numpy": 0.0,
+            "reads_the_checker_frame": 0.0}
 FLAGGED = {"kills_kernel", "ignores_interrupt"}
 
 
 def with_code(notebook, key, code, where="top"):
-    """A copy of ``notebook`` whose answer cell ``key`` gets ``code`` (at its top, or in its function)."""
+    """A copy of ``notebook`` whose answer cell ``key`` gets ``code``: at its top, in its function or instead."""
     notebook = nbformat.from_dict(json.loads(json.dumps(notebook)))
     for cell in notebook.cells:
         if is_solution(cell) and grade_id(cell) == key:
-            if where == "top":
+            if where == "replace":
+                cell.source = code
+            elif where == "top":
                 cell.source = code + cell.source
             else:            # after the def line
                 head, rest = cell.source.split("\n", 1)
@@ -178,6 +209,8 @@ def graded(tmp_path_factory):
     notebooks = {"honest": solution, "blank": release}
     for student, code in attack_code(course, listener.port).items():
         notebooks[student] = with_code(release, first_answer, code)
+    for student, (key, code) in FORGED_ANSWERS.items():
+        notebooks[student] = with_code(release, key, code, "replace")
     for student, (key, code, where) in FAULTS.items():
         notebooks[student] = with_code(solution, key, code, where)
     for student, notebook in notebooks.items():
@@ -238,7 +271,7 @@ def test_every_submission_is_graded(graded):
     assert set(graded["scores"]) == set(EXPECTED)
 
 
-IN_PROCESS = ("rewrites_test_cells", "replaces_checks")
+IN_PROCESS = ("rewrites_test_cells", "replaces_checks", *FORGED_ANSWERS)
 
 
 @pytest.mark.parametrize("student", sorted(EXPECTED))
