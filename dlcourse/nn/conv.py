@@ -32,18 +32,18 @@ plain 2-D matrix and the product is a single BLAS call.
 
 One speed trick, for stride 1, the common case. numpy copies and adds
 fastest along long runs of neighbouring numbers in memory, but the entries
-of Xpad that one kernel offset (u, v) contributes come in runs of only w'
-numbers (one output row). So the layer stores Xpad channel first,
-(C_in, N, h_p, w_p), and computes Y at EVERY position of the padded images,
-a grid of N x h_p x w_p instead of N x h' x w'. Read as one long row of
-numbers per channel, the batch then supplies each offset (u, v) as a single
-run: the whole padded batch, shifted by u w_p + v places. The grid positions
-that are not outputs (windows that run off the right or bottom edge into the
-next row or image) are computed and dropped: for 28x28 images and a 3x3
-kernel with padding 1, 900 positions per 784 outputs, 15% more
-multiplications but copies and sums at full speed (``benchmarks/README.md``
-has the measurements). One spare zero image after the batch keeps the last
-windows inside the array. With stride > 1 the grid is just the h' x w' outputs.
+of Xpad that one kernel offset (u, v) contributes to an output row are a
+run of only w' numbers. So the layer computes each output row at EVERY
+column of the padded width, w_p = w + 2 P_w positions instead of w': the
+last k_w - 1 of them are windows that run off the right edge onto the next
+row; their results are computed and dropped (for 28x28 images and a 3x3
+kernel with padding 1, 30 positions per 28 outputs: 7% more
+multiplications). In exchange, read as one long row of numbers, an image
+supplies each offset (u, v) as ONE run of h' w_p neighbours: Xpad shifted
+by u w_p + v places. The layer keeps Xpad channel first, (C_in, N, h_p, w_p),
+with one spare zero image after the batch so that the last windows stay
+inside the array. With stride > 1 the grid is just the h' x w' outputs.
+``benchmarks/README.md`` has the measurements.
 
 The helpers at the end of this file (pairs of ints, padding and cropping,
 the output-size formula, the strided slices of one kernel offset) are
@@ -134,7 +134,7 @@ class Conv2d(Module):
         C_out, C_in, kh, kw = self.weight.shape
         xp = channel_first_padded(x, self.padding)                # Xpad  (C_in, N + 1, h_p, w_p)
         h_out, w_out = (output_size(xp.shape[2 + a], self.kernel_size[a], self.stride[a], 0) for a in (0, 1))
-        grid = xp.shape[2:] if self.stride == (1, 1) else (h_out, w_out)   # see the module docstring
+        grid = (h_out, xp.shape[3]) if self.stride == (1, 1) else (h_out, w_out)   # see the module docstring
         cols = self._scratch("cols", (C_in, kh, kw, N, *grid), x.dtype)
         cols[...] = windows(xp, N, self.kernel_size, self.stride, grid)   # im2col: the one copy
         cols = cols.reshape(C_in * kh * kw, -1)                   # cols  (C_in k_h k_w, N * grid)
@@ -185,7 +185,7 @@ class Conv2d(Module):
     def _scratch(self, name, shape, dtype):
         """The array ``self.<name>`` of this shape and dtype, reused from the last call when it fits.
 
-        im2col's columns are large (C_in k_h k_w by N h_p w_p: 66 MB for a
+        im2col's columns are large (C_in k_h k_w by N h' w_p: 62 MB for a
         batch of 128 28x28 images, 16 channels and a 3x3 kernel with padding
         1), and a fresh array of that size costs more than filling it (the
         system hands out new, zeroed memory pages), so the layer keeps its
@@ -281,9 +281,9 @@ def windows(xp, images, kernel, stride, grid):
 
     windows(...)[c, u, v, n, i, j] = xp[c, n, s_h i + u, s_w j + v] for n < images,
     i < grid[0], j < grid[1]; shape (C, k_h, k_w, images, grid[0], grid[1]), no data
-    copied. Each channel is read as one long row of numbers, so a position past the
-    right edge of an image continues on its next row, or on the next image: these are
-    the grid positions of stride 1 that are not outputs (their results are dropped).
+    copied. Each channel is read as one long row of numbers, so a window past the
+    right edge of an image continues on its next row (or the next image's first): these
+    are the grid positions of stride 1 that are not outputs (their results are dropped).
     The view is writable: col2im adds into it, one kernel offset (u, v) at a time
     (for one offset, no two grid positions share a pixel).
     """
