@@ -30,7 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
-from course import chapter_names, find_chapter  # noqa: E402  (tools/course.py)
+from course import chapter_names, copy_course, find_chapter  # noqa: E402  (tools/course.py)
 
 UNSANDBOXED = ["--Execute.kernel_name=python3", "--KernelManager.transport=tcp",
                "--KernelManager.ip=127.0.0.1"]
@@ -38,9 +38,7 @@ UNSANDBOXED = ["--Execute.kernel_name=python3", "--KernelManager.transport=tcp",
 
 def scratch_course(chapter, students, folder):
     """A copy of the course in ``folder``, chapter released, ``students`` solution notebooks handed in."""
-    shutil.copy(ROOT / "nbgrader_config.py", folder)
-    shutil.copytree(ROOT / "tools", folder / "tools", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(ROOT / "solutions" / chapter, folder / "solutions" / chapter)
+    copy_course(folder, [chapter])
     subprocess.run([sys.executable, "tools/release.py", chapter], cwd=folder, check=True, capture_output=True)
     for n in range(students):
         target = folder / "submitted" / f"s{n:03d}" / chapter

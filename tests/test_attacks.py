@@ -48,7 +48,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from course import ROOT, grade_id, is_solution, read_notebook
+from course import ROOT, copy_course, grade_id, is_solution, read_notebook
 
 pytestmark = pytest.mark.course
 
@@ -156,7 +156,8 @@ FLAGGED = {"kills_kernel", "ignores_interrupt"}
 
 
 def with_code(notebook, key, code, where="top"):
-    """A copy of ``notebook`` whose answer cell ``key`` gets ``code``: at its top, in its function or instead."""
+    """A copy of ``notebook`` whose answer cell ``key`` gets ``code`` (at its top, in its function, or
+    instead of what it held)."""
     notebook = nbformat.from_dict(json.loads(json.dumps(notebook)))
     for cell in notebook.cells:
         if is_solution(cell) and grade_id(cell) == key:
@@ -195,10 +196,7 @@ def digest(path):
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     course = tmp_path_factory.mktemp("attacked-course")
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    shutil.copytree(ROOT / "tools", course / "tools", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(ROOT / "solutions", course / "solutions",
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    copy_course(course, [CHAPTER])
     env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
     subprocess.run([sys.executable, "tools/release.py", CHAPTER], cwd=course, check=True, capture_output=True,
                    env=env, timeout=600)

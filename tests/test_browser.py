@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 import build_book  # tools/build_book.py (pyproject.toml puts tools/ on sys.path)
-from course import ROOT
+from course import ROOT, copy_course
 
 pytestmark = [pytest.mark.slow, pytest.mark.chapter00]   # the browser opens chapter 00
 CHROMIUM = Path("/usr/bin/chromium")
@@ -94,10 +94,9 @@ def lab(tmp_path_factory):
     """
     scratch = tmp_path_factory.mktemp("lab")
     course = scratch / "course"
-    for folder in ("solutions", "chapters"):
-        shutil.copytree(ROOT / folder, course / folder, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    shutil.copytree(ROOT / "tools", course / "tools", ignore=shutil.ignore_patterns("__pycache__"))
+    copy_course(course)
+    shutil.copytree(ROOT / "chapters", course / "chapters",
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     config = scratch / "config"
     (config / "labconfig").mkdir(parents=True)
     # No "would you like to receive Jupyter news?" toast over the notebook.

@@ -19,7 +19,6 @@ import html
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -29,6 +28,8 @@ import nbformat
 import pytest
 from grading_helpers import CHAPTERS, ROOT, STUDENT_IDS
 from nbgrader.api import Gradebook
+
+from course import copy_course
 
 MANUAL_STUDENT = "wrong"          # the instructor gives this student half the points of a failed cell by hand
 ARTIFACTS = ROOT / "test-artifacts"
@@ -126,10 +127,7 @@ class Course:
 def course(tmp_path_factory):
     """A copy of the course with a fresh gradebook and the class list (no chapter graded yet)."""
     root = tmp_path_factory.mktemp("course")
-    shutil.copy(ROOT / "nbgrader_config.py", root)
-    shutil.copytree(ROOT / "tools", root / "tools", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(ROOT / "solutions", root / "solutions",
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    copy_course(root)
     rows = ["id,first_name,last_name,email"]
     rows += [f"{s},{s.title()},Student,{s}@example.org" for s in STUDENT_IDS]
     (root / "students.csv").write_text("\n".join(rows) + "\n")

@@ -23,6 +23,11 @@ Where the grading keeps what it found outside the gradebook:
 
     feedback_notes_path(course, chapter, student)   what the visible tests said (tools/grade.py)
 
+A scratch copy of the course, for rehearsing or testing the grading away from the repository:
+
+    copy_course(folder)          nbgrader_config.py, tools/ and every chapter of solutions/ into folder
+    copy_course(folder, [ch])    the same with only those chapters
+
 And for scanning files for leaked text (the website, the student edition):
 
     strings_in(value)     every string inside a JSON value (a notebook read with json.load)
@@ -31,6 +36,7 @@ Scripts in tools/ import it directly (``from course import chapter_names``), and
 so do the tests (pyproject.toml puts tools/ on pytest's sys.path).
 """
 import re
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -154,3 +160,18 @@ def strings_in(value):
     elif isinstance(value, list):
         for item in value:
             yield from strings_in(item)
+
+
+def copy_course(folder, chapters=None):
+    """Copy what nbgrader needs into ``folder``: nbgrader_config.py, tools/ and solutions/.
+
+    Every chapter's source, or only those named in ``chapters``. The copy has no
+    gradebook yet: the first nbgrader command run there creates its own.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "nbgrader_config.py", folder)
+    shutil.copytree(ROOT / "tools", folder / "tools", ignore=shutil.ignore_patterns("__pycache__"))
+    for chapter in chapters or chapter_names():
+        shutil.copytree(SOLUTIONS / chapter, folder / "solutions" / chapter,
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints"))

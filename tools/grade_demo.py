@@ -26,7 +26,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from course import find_chapter  # tools/course.py
+from course import copy_course, find_chapter  # tools/course.py
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDENTS = {"ada": "the solution notebook", "bob": "the release, not attempted"}
@@ -45,10 +45,7 @@ def nbgrader(course, *args):
 
 def rehearse(chapter, course):
     """Run the workflow on ``chapter`` in the empty folder ``course``; return the exported rows."""
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    shutil.copytree(ROOT / "tools", course / "tools", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(ROOT / "solutions", course / "solutions",
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    copy_course(course)
 
     rows = ["id,first_name,last_name,email"] + [f"{s},{s.title()},Demo,{s}@example.org" for s in STUDENTS]
     (course / "students.csv").write_text("\n".join(rows) + "\n")
