@@ -4,47 +4,22 @@ Their numbers (the graph's values and gradients, the layer statistics, the
 loss curves) are tested in test_backpropagation.py; how fast they redraw is
 measured in benchmarks/widgets_and_loaders.py.
 """
-import base64
-
 import matplotlib.pyplot as plt
-import pytest
 from matplotlib.figure import Figure
+from widget_explorers import explorer_tests
 
 from dlcourse import backpropagation as BP
 from dlcourse import widgets
 from dlcourse.widgets import backpropagation as WB
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 EXPLORERS = {
     "graph": (widgets.graph_stepper, [("step", 0), ("step", 5), ("step", len(BP.graph_steps()) - 1)]),
     "init": (widgets.init_explorer, [("scheme", "he"), ("activation", "relu"), ("scheme", "zeros")]),
     "learning_rate": (widgets.learning_rate_explorer, [("lr", 0.01), ("lr", 10.0)]),
 }
 
-
-def shown_png(explorer):
-    (output,) = explorer.output.outputs
-    return base64.b64decode(output["data"]["image/png"])
-
-
-@pytest.fixture(scope="module", params=list(EXPLORERS))
-def case(request):
-    make, changes = EXPLORERS[request.param]
-    return make(), changes
-
-
-def test_the_default_view_is_drawn_at_creation(case):
-    explorer, _ = case
-    png = shown_png(explorer)
-    assert png.startswith(PNG_SIGNATURE) and len(png) > 10_000
-
-
-def test_every_control_redraws(case):
-    explorer, changes = case
-    for name, value in changes:
-        before = shown_png(explorer)
-        explorer.controls[name].value = value
-        assert shown_png(explorer) != before, name
+# The two tests every explorer passes (tests/widget_explorers.py), one run per row of EXPLORERS.
+case, test_the_default_view_is_drawn_at_creation, test_every_control_redraws = explorer_tests(EXPLORERS)
 
 
 def test_the_graph_picture_places_every_node_the_steps_compute():

@@ -2,12 +2,11 @@
 
 Their numbers (kernels, stepper frames, geometry, receptive fields) are tested in test_cnns.py.
 """
-import base64
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
+from widget_explorers import explorer_tests
 
 import dlcourse
 from dlcourse import cnns as CNN
@@ -15,8 +14,6 @@ from dlcourse import data, widgets
 from dlcourse.widgets import cnns as WC
 
 pytestmark = pytest.mark.chapter05
-
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def trained_viewer():
@@ -35,30 +32,8 @@ EXPLORERS = {
     "receptive field": (widgets.receptive_field_explorer, [("depth", 1), ("architecture", "3x3 convs only")]),
 }
 
-
-def shown_png(explorer):
-    (output,) = explorer.output.outputs
-    return base64.b64decode(output["data"]["image/png"])
-
-
-@pytest.fixture(scope="module", params=list(EXPLORERS))
-def case(request):
-    make, changes = EXPLORERS[request.param]
-    return make(), changes
-
-
-def test_the_default_view_is_drawn_at_creation(case):
-    explorer, _ = case
-    png = shown_png(explorer)
-    assert png.startswith(PNG_SIGNATURE) and len(png) > 10_000
-
-
-def test_every_control_redraws(case):
-    explorer, changes = case
-    for name, value in changes:
-        before = shown_png(explorer)
-        explorer.controls[name].value = value
-        assert shown_png(explorer) != before, name
+# The two tests every explorer passes (tests/widget_explorers.py), one run per row of EXPLORERS.
+case, test_the_default_view_is_drawn_at_creation, test_every_control_redraws = explorer_tests(EXPLORERS)
 
 
 def test_the_kernel_menu_writes_its_numbers_into_the_text_field():

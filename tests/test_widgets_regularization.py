@@ -3,15 +3,13 @@
 Their numbers (the moons runs, the dropout ensemble, the batch-norm runs, the
 table's runs, the augmentations) are tested in test_regularization.py.
 """
-import base64
-
 import pytest
+from widget_explorers import explorer_tests
 
 from dlcourse import widgets
 
 pytestmark = pytest.mark.chapter04
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 EXPLORERS = {
     "regularization": (widgets.regularization_explorer, [("strength", 0.1), ("remedy", "dropout"),
                                                          ("strength", 0.6)]),
@@ -22,30 +20,8 @@ EXPLORERS = {
                      [("amount", 4), ("transform", "rotation"), ("transform", "flip")]),
 }
 
-
-def shown_png(explorer):
-    (output,) = explorer.output.outputs
-    return base64.b64decode(output["data"]["image/png"])
-
-
-@pytest.fixture(scope="module", params=list(EXPLORERS))
-def case(request):
-    make, changes = EXPLORERS[request.param]
-    return make(), changes
-
-
-def test_the_default_view_is_drawn_at_creation(case):
-    explorer, _ = case
-    png = shown_png(explorer)
-    assert png.startswith(PNG_SIGNATURE) and len(png) > 10_000
-
-
-def test_every_control_redraws(case):
-    explorer, changes = case
-    for name, value in changes:
-        before = shown_png(explorer)
-        explorer.controls[name].value = value
-        assert shown_png(explorer) != before, name
+# The two tests every explorer passes (tests/widget_explorers.py), one run per row of EXPLORERS.
+case, test_the_default_view_is_drawn_at_creation, test_every_control_redraws = explorer_tests(EXPLORERS)
 
 
 def test_switching_the_remedy_resets_the_strength_to_that_remedy():

@@ -3,10 +3,9 @@
 Their numbers (gradient norms, gates, hidden states, samples) are tested in test_rnns.py; the models here are
 small and untrained, which is enough to draw.
 """
-import base64
-
 import numpy as np
 import pytest
+from widget_explorers import explorer_tests
 
 import dlcourse
 from dlcourse import data, nn, widgets
@@ -14,8 +13,6 @@ from dlcourse import rnns as R
 from dlcourse.widgets import rnns as WR
 
 pytestmark = pytest.mark.chapter06
-
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def tiny_corpus():
@@ -51,30 +48,8 @@ EXPLORERS = {
     "sampling": (make_sampling, [("temperature", 0.1), ("temperature", 2.0)]),
 }
 
-
-def shown_png(explorer):
-    (output,) = explorer.output.outputs
-    return base64.b64decode(output["data"]["image/png"])
-
-
-@pytest.fixture(scope="module", params=list(EXPLORERS))
-def case(request):
-    make, changes = EXPLORERS[request.param]
-    return make(), changes
-
-
-def test_the_default_view_is_drawn_at_creation(case):
-    explorer, _ = case
-    png = shown_png(explorer)
-    assert png.startswith(PNG_SIGNATURE) and len(png) > 10_000
-
-
-def test_every_control_redraws(case):
-    explorer, changes = case
-    for name, value in changes:
-        before = shown_png(explorer)
-        explorer.controls[name].value = value
-        assert shown_png(explorer) != before, name
+# The two tests every explorer passes (tests/widget_explorers.py), one run per row of EXPLORERS.
+case, test_the_default_view_is_drawn_at_creation, test_every_control_redraws = explorer_tests(EXPLORERS)
 
 
 def test_the_sampling_explorer_precomputes_one_sample_per_temperature():
