@@ -5,7 +5,7 @@ The maths, in the course's notation (a weight W is (out, in), a batch X is (N, D
     L2 penalty          R(W) = (lambda / 2) sum_ij W_ij^2,     dR/dW = lambda W
     SGD + weight decay  W <- W - lr (dW + lambda W)           = (1 - lr lambda) W - lr dW
     L1 penalty          R(W) = lambda sum_ij |W_ij|,          dR/dW = lambda sign(W)
-    max-norm            w_j <- w_j * min(1, c / ||w_j||)      each row w_j of W (a unit's incoming weights)
+    max-norm            w_j <- w_j * min(1, kappa / ||w_j||)  each row w_j of W (a unit's incoming weights)
     magnitude pruning   mask_ij = 0 for the k = round(f * W.size) entries of smallest |W_ij|, else 1
     random shift        image n moved by (dy_n, dx_n), |dy_n|, |dx_n| <= s, the uncovered border filled with 0
     batch norm          Y = gamma (X - mu) / sqrt(var + eps) + beta   (nn.BatchNorm1d derives its backward)
@@ -30,7 +30,7 @@ honesty guard and raises ``checks.CheckFailed`` with a sentence saying what is w
     check_batchnorm_forward(fn, ...)          train and eval mode, the running statistics, as nn.BatchNorm1d
     check_batchnorm_backward(fn, ...)         dX, dgamma, dbeta against nn.BatchNorm1d and central differences
     check_early_stopping(monitor_class)       where it stops, best loss and epoch, a copy of the best state
-    check_max_norm(fn, ...)                   rows above c scaled to c, the others untouched
+    check_max_norm(fn, ...)                   rows above kappa scaled to kappa, the others untouched
     check_random_shift(fn, ...)               each image is a shift of itself within range, drawn from the rng
     check_prune_mask(fn, ...)                 exactly k entries removed, and the smallest ones
     check_regularized(fn, ...)                validation accuracy above the unregularised model's by a margin
@@ -75,20 +75,20 @@ def l2_grad(W, lam):
 
 
 @reference
-def max_norm(W, c):
-    """Each row of W (one unit's incoming weights) rescaled to norm at most c; rows below c unchanged.
+def max_norm(W, kappa):
+    """Each row of W (one unit's incoming weights) rescaled to norm at most kappa; rows below kappa unchanged.
 
     Shapes: W (out, in) -> (out, in), same dtype.
-    Raises: ValueError for a W that is not 2-D or a c that is not > 0.
+    Raises: ValueError for a W that is not 2-D or a kappa that is not > 0.
     """
     W = as_real_array(W, "max_norm")
     if W.ndim != 2:
         raise ValueError(f"max_norm expects a weight matrix of shape (out, in), got an array of shape "
                          f"{W.shape}")
-    if not c > 0:
-        raise ValueError(f"max_norm expects a bound c > 0, got {c!r}")
+    if not kappa > 0:
+        raise ValueError(f"max_norm expects a bound kappa > 0, got {kappa!r}")
     norms = np.sqrt(np.sum(W * W, axis=1, keepdims=True))              # ||w_j||  (out, 1)
-    scale = np.minimum(1, c / np.maximum(norms, np.finfo(W.dtype).tiny))   # min(1, c / ||w_j||)
+    scale = np.minimum(1, kappa / np.maximum(norms, np.finfo(W.dtype).tiny))   # min(1, kappa / ||w_j||)
     return (W * scale.astype(W.dtype)).astype(W.dtype)
 
 
@@ -809,13 +809,13 @@ def check_early_stopping(monitor_class, val_losses, patience, quiet=False):
 
 
 def check_max_norm(fn, cases, quiet=False):
-    """The student's ``max_norm(W, c)`` against the reference on ``cases`` (a list of (W, c))."""
+    """The student's ``max_norm(W, kappa)`` against the reference on ``cases`` (a list of (W, kappa))."""
     __tracebackhide__ = True
     rtol = 1e-5 if cases[0][0].dtype == np.float32 else None
     checks.check_function(fn, max_norm, cases, quiet=True, rtol=rtol)
     if not quiet:
-        print(f"\u2714 max_norm: rows above c scaled to norm c, the others unchanged, on {len(cases)} "
-              f"inputs.")
+        print(f"\u2714 max_norm: rows above kappa scaled to norm kappa, the others unchanged, "
+              f"on {len(cases)} inputs.")
 
 
 def _shift_of(original, shifted, max_shift):

@@ -36,7 +36,7 @@ def test_the_solutions_pass(setup):
 def test_the_stub_is_not_attempted(setup):
     from dlcourse.checks import NotAttempted
     with pytest.raises(NotAttempted):
-        run_test_cell(setup, "def max_norm(W, c):\n    raise NotImplementedError()\n", "test_max_norm")
+        run_test_cell(setup, "def max_norm(W, kappa):\n    raise NotImplementedError()\n", "test_max_norm")
 
 
 # -- Exercise 1: the L2 penalty and its gradient --------
@@ -505,35 +505,35 @@ def test_batchnorm_backward_refuses_wrong_answers(setup, name):
 # -- Exercise 7: max-norm --------
 MAX_NORM_RIGHT = {
     "np.where on the norms": """
-def max_norm(W, c):
+def max_norm(W, kappa):
     norms = np.sqrt((W ** 2).sum(axis=1, keepdims=True))
-    return np.where(norms > c, W * c / np.where(norms > c, norms, 1), W).astype(W.dtype)
+    return np.where(norms > kappa, W * kappa / np.where(norms > kappa, norms, 1), W).astype(W.dtype)
 """,
     "a copy scaled row by row": """
-def max_norm(W, c):
+def max_norm(W, kappa):
     out = W.copy()
     for j, row in enumerate(W):
         n = np.linalg.norm(row)
-        if n > c:
-            out[j] = row * (c / n)
+        if n > kappa:
+            out[j] = row * (kappa / n)
     return out
 """,
 }
 
 MAX_NORM_WRONG = {
-    "every row scaled to c": """
-def max_norm(W, c):
+    "every row scaled to kappa": """
+def max_norm(W, kappa):
     norms = np.linalg.norm(W, axis=1, keepdims=True)
-    return (W * c / np.maximum(norms, 1e-12)).astype(W.dtype)
+    return (W * kappa / np.maximum(norms, 1e-12)).astype(W.dtype)
 """,
     "columns instead of rows": """
-def max_norm(W, c):
+def max_norm(W, kappa):
     norms = np.linalg.norm(W, axis=0, keepdims=True)
-    return (W * (c / np.maximum(norms, c))).astype(W.dtype)
+    return (W * (kappa / np.maximum(norms, kappa))).astype(W.dtype)
 """,
     "entries clipped": """
-def max_norm(W, c):
-    return np.clip(W, -c, c)
+def max_norm(W, kappa):
+    return np.clip(W, -kappa, kappa)
 """,
 }
 
@@ -550,9 +550,9 @@ def test_max_norm_refuses_wrong_answers(setup, name):
 
 def test_max_norm_dividing_by_a_zero_norm_is_refused_visibly(setup):
     answer = """
-def max_norm(W, c):
+def max_norm(W, kappa):
     norms = np.linalg.norm(W, axis=1, keepdims=True)
-    return (W * np.minimum(1, c / norms)).astype(W.dtype)
+    return (W * np.minimum(1, kappa / norms)).astype(W.dtype)
 """
     namespace = dict(setup)
     exec(answer, namespace)

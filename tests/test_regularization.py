@@ -54,7 +54,7 @@ def test_max_norm():
     assert R.max_norm(W.astype(np.float32), 2.0).dtype == np.float32
     with pytest.raises(ValueError, match="max_norm expects a weight matrix of shape"):
         R.max_norm(np.ones(3), 1.0)
-    with pytest.raises(ValueError, match="max_norm expects a bound c > 0"):
+    with pytest.raises(ValueError, match="max_norm expects a bound kappa > 0"):
         R.max_norm(W, 0.0)
 
 
@@ -442,7 +442,7 @@ def test_check_early_stopping():
 def test_check_max_norm():
     W = np.random.default_rng(8).normal(size=(4, 3)) * 3
     R.check_max_norm(R.max_norm.__wrapped__, [(W, 1.0)], quiet=True)
-    fails("is wrong", R.check_max_norm, lambda W, c: np.clip(W, -c, c), [(W, 1.0)])
+    fails("is wrong", R.check_max_norm, lambda W, kappa: np.clip(W, -kappa, kappa), [(W, 1.0)])
 
 
 def good_shift(images, max_shift, rng):
