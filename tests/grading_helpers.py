@@ -17,12 +17,18 @@ the release and fills in solution cells:
   right shape and dtype with wrong values; anything else (a tuple, None)
   makes the wrapper raise, which is wrong too. It needs no knowledge of the
   exercise, and the test cell must catch it;
-- the other failures (an error, a syntax error, an infinite loop in the
-  function or at the top of the cell, a copy of the reference) are built the
-  same way, see ``SCENARIOS``.
+- the other ways to fail one exercise (an error, a syntax error, its test
+  cells edited or deleted, an infinite loop in the function or at the top of
+  the cell) are built the same way, see ``SCENARIOS``.
 
-Scenario number i breaks exercise ``i % number_of_exercises``, so the
-failures are spread over a chapter's exercises at no extra grading cost.
+Each scenario costs its exercise's points and nothing else, so scenarios that
+break different exercises can share one submission: scenario i breaks
+exercise ``i % number_of_exercises``, and goes into the submission
+``broken_{i // number_of_exercises + 1}``. A chapter with at least as many
+exercises as scenarios is graded with one broken submission; chapter 00, with
+two exercises, needs four. The infinite loops cost the per-cell time limit
+wherever they are (the limit and the executor that interrupts them are the
+course's, not a chapter's), so only the first chapter has them.
 """
 import ast
 import copy
@@ -274,8 +280,9 @@ def cheat(code, cheats):
 
 
 # -- students -----------------------------------------------------------------------------------------
-STUDENT_IDS = ["full", "blank", "wrong", "raises", "syntax_error", "loop_in_answer", "loop_at_top",
-               "edits_test", "deletes_test", "fails_hidden", "cheats"]
+# The ways to fail one exercise (see the module docstring); LOOPS only in the first chapter.
+SCENARIOS = ["wrong", "raises", "syntax_error", "edits_test", "deletes_test"]
+LOOPS = ["loop_in_answer", "loop_at_top"]
 
 
 @dataclass
@@ -286,6 +293,7 @@ class Student:
     notebook: object
     expected: float
     may_fail: set          # cell keys (see cell_key) whose error is expected
+    broken: dict = field(default_factory=dict)   # scenario -> the exercise it breaks (broken_N students)
 
 
 def cell_key(cell):
@@ -312,53 +320,101 @@ def submission(release_nb, source_nb, answers=None, drop=(), tests=None):
     return nb
 
 
+def scenarios(chapter):
+    """The scenarios of ``chapter``, in order: SCENARIOS, and LOOPS in the first chapter only."""
+    return SCENARIOS + (LOOPS if chapter == CHAPTERS[0] else [])
+
+
+def broken_count(chapter, exercise_count):
+    """How many broken_N submissions ``chapter``'s scenarios need: ceil(scenarios / exercises)."""
+    return -(-len(scenarios(chapter)) // exercise_count)
+
+
+def student_ids(chapter):
+    """The ids of ``chapter``'s simulated students, in the order ``students`` returns them."""
+    count = broken_count(chapter, len(exercises(read_notebook(ROOT / "solutions", chapter), chapter)))
+    return ["full", "blank", *(f"broken_{k + 1}" for k in range(count)), "fails_hidden", "cheats"]
+
+
+def all_student_ids():
+    """Every student id of any chapter (the class list)."""
+    ids = []
+    for chapter in CHAPTERS:
+        ids += [s for s in student_ids(chapter) if s not in ids]
+    return ids
+
+
+def break_exercise(scenario, e, source_cell):
+    """What scenario does to exercise ``e``: (answer or None, test cell sources, dropped ids, cells that may
+    fail, points lost). ``source_cell`` is the exercise's solution cell in the source notebook."""
+    tests = set(e.test_ids)
+    if scenario == "wrong":
+        return wrong(e.solution), {}, (), tests, e.points
+    if scenario == "raises":
+        return 'raise RuntimeError("a bug")\n' + e.solution, {}, (), tests | {e.solution_id}, e.points
+    if scenario == "syntax_error":
+        return e.solution + "\nvalue = (1,\n", {}, (), tests | {e.solution_id}, e.points
+    if scenario == "edits_test":       # a wrong answer, and its test cells replaced by `pass`
+        return wrong(e.solution), {t: "pass" for t in e.test_ids}, (), tests, e.points
+    if scenario == "deletes_test":     # the full solution (add_missing_cells in nbgrader_config.py: put back)
+        return None, {}, tuple(e.test_ids), tests, 0
+    if scenario == "loop_in_answer":
+        return loop_in_body(source_cell.source), {}, (), tests, e.points
+    if scenario == "loop_at_top":
+        return "while True:\n    pass\n" + e.solution, {}, (), tests | {e.solution_id}, e.points
+    raise ValueError(f"unknown scenario {scenario!r}")
+
+
+WHAT = {"wrong": "a wrong answer", "raises": "an answer cell that raises", "syntax_error": "a syntax error",
+        "edits_test": "a wrong answer with its test cells replaced by `pass`",
+        "deletes_test": "the full solution with its test cells deleted",
+        "loop_in_answer": "an infinite loop in the answer",
+        "loop_at_top": "an infinite loop at the top of the answer cell"}
+
+
 def students(chapter, source_dir=ROOT / "solutions", release_dir=ROOT / "chapters"):
-    """The simulated students of ``chapter`` (in the order of STUDENT_IDS), with what they must get."""
+    """The simulated students of ``chapter`` (in the order of ``student_ids``), with what they must get."""
     source_nb = read_notebook(source_dir, chapter)
     release_nb = read_notebook(release_dir, chapter)
     source_cells = {grade_id(c): c for c in source_nb.cells if is_solution(c)}
     all_exercises = exercises(source_nb, chapter)
     top = max_score(source_nb)
-
-    def one(number, hidden_only=False):
-        """The exercise that scenario ``number`` breaks."""
-        pool = [e for e in all_exercises if e.hidden] if hidden_only else all_exercises
-        return pool[number % len(pool)]
-
-    def broken(student_id, what, e, answer=None, lost=None, cell_fails=False, **changes):
-        """A student with the full solution except exercise ``e``; ``answer`` replaces its solution."""
-        answers = {} if answer is None else {e.solution_id: answer}
-        nb = submission(release_nb, source_nb, answers, **changes)
-        may_fail = set(e.test_ids) | ({e.solution_id} if cell_fails else set())
-        lost = e.points if lost is None else lost
-        return Student(student_id, f"{what} ({e.solution_id})", nb, top - lost, may_fail)
-
     all_tests = {t for e in all_exercises for t in e.test_ids}
+
+    broken = []
+    n = len(all_exercises)
+    for k in range(broken_count(chapter, n)):
+        answers, tests, drop, may_fail, lost, what = {}, {}, [], set(), 0, []
+        breaks = {}
+        for i, scenario in enumerate(scenarios(chapter)[k * n:(k + 1) * n]):
+            e = all_exercises[i]
+            answer, test_sources, dropped, fails, points_lost = break_exercise(
+                scenario, e, source_cells[e.solution_id])
+            if answer is not None:
+                answers[e.solution_id] = answer
+            tests.update(test_sources)
+            drop += dropped
+            may_fail |= fails
+            lost += points_lost
+            breaks[scenario] = e
+            what.append(f"{WHAT[scenario]} ({e.solution_id})")
+        nb = submission(release_nb, source_nb, answers, drop=drop, tests=tests)
+        broken.append(Student(f"broken_{k + 1}", "; ".join(what), nb, top - lost, may_fail, breaks))
+
+    hidden = [e for e in all_exercises if e.hidden][0]
     cheated = [e for e in all_exercises if e.cheats]
     cheating = {c.solution_id: cheat(c.solution, c.cheats) for c in cheated}
-    e = [one(i) for i in range(7)]   # the exercise each scenario breaks
-    hidden = one(7, hidden_only=True)
     result = [
         Student("full", "the full solution", submission(release_nb, source_nb), top, set()),
         Student("blank", "the release as it is", copy.deepcopy(release_nb), 0, all_tests),
-        broken("wrong", "a wrong answer", e[0], wrong(e[0].solution)),
-        broken("raises", "an answer cell that raises", e[1],
-               'raise RuntimeError("a bug")\n' + e[1].solution, cell_fails=True),
-        broken("syntax_error", "a syntax error", e[2], e[2].solution + "\nvalue = (1,\n", cell_fails=True),
-        broken("loop_in_answer", "an infinite loop in the answer", e[3],
-               loop_in_body(source_cells[e[3].solution_id].source)),
-        broken("loop_at_top", "an infinite loop at the top of the answer cell", e[4],
-               "while True:\n    pass\n" + e[4].solution, cell_fails=True),
-        broken("edits_test", "a wrong answer and its test cells replaced by `pass`", e[5],
-               wrong(e[5].solution), tests={t: "pass" for t in e[5].test_ids}),
-        # nbgrader_config.py sets OverwriteCells.add_missing_cells: a deleted test cell is put back and run.
-        broken("deletes_test", "the full solution with its test cells deleted", e[6], lost=0,
-               drop=e[6].test_ids),
-        broken("fails_hidden", "an answer that fails only the hidden tests", hidden,
-               wrong(hidden.solution, "_wrong_in_hidden_tests")),
+        *broken,
+        Student("fails_hidden", f"an answer that fails only the hidden tests ({hidden.solution_id})",
+                submission(release_nb, source_nb,
+                           {hidden.solution_id: wrong(hidden.solution, "_wrong_in_hidden_tests")}),
+                top - hidden.points, set(hidden.test_ids)),
         Student("cheats", "answers that call the dlcourse reference",
                 submission(release_nb, source_nb, cheating),
                 top - sum(c.points for c in cheated), {t for c in cheated for t in c.test_ids}),
     ]
-    assert [s.id for s in result] == STUDENT_IDS
+    assert [s.id for s in result] == student_ids(chapter)
     return result
