@@ -179,8 +179,7 @@ class Conv2d(Module):
             for u in range(kh):                                   # col2im: every kernel offset (u, v)
                 for v in range(kw):
                     dwin[:, u, v] += dcols[:, u, v]             # dXpad[n, c, s_h i + u, s_w j + v] += dcols
-        (ph, pw), (h, w) = self.padding, x_size(xp_shape, self.padding)
-        return dxp[:, :N, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3)   # crop: dL/dX  (N, C_in, h, w), a view
+        return crop(dxp[:, :N], self.padding).transpose(1, 0, 2, 3)   # dL/dX  (N, C_in, h, w), a view
 
     def _scratch(self, name, shape, dtype):
         """The array ``self.<name>`` of this shape and dtype, reused from the last call when it fits.
@@ -269,11 +268,6 @@ def channel_first_padded(x, padding):
     xp = np.zeros((C, N + 1, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
     xp[:, :N, ph:ph + h, pw:pw + w] = x.transpose(1, 0, 2, 3)
     return xp
-
-
-def x_size(xp_shape, padding):
-    """(h, w) of the images inside a padded array of shape (..., h + 2P_h, w + 2P_w)."""
-    return xp_shape[-2] - 2 * padding[0], xp_shape[-1] - 2 * padding[1]
 
 
 def windows(xp, images, kernel, stride, grid):
